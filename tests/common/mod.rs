@@ -1,0 +1,2 @@
+//! Helpers shared by the claim tests.
+#![allow(dead_code)]
