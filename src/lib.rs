@@ -8,5 +8,6 @@
 //! See README.md for how to run them.
 pub mod data;
 pub mod error;
+pub mod models;
 
 pub use error::{Error, Result};
