@@ -8,6 +8,9 @@
 //! See README.md for how to run them.
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod models;
+pub mod randomize;
+pub mod train;
 
 pub use error::{Error, Result};

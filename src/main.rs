@@ -1,6 +1,362 @@
-fn main() {
-    println!(
-        "{}",
-        tch::Tensor::from_slice(&[1.0f32, 2.0]).sum(tch::Kind::Float)
+//! The `rethink` command line: it parses arguments into library calls and shows progress.
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rethink::data::{self, transform::Normalization, DatasetKind};
+use rethink::experiment::{self, Experiment, RunDir, RunOptions};
+use rethink::models::{self, ModelKind};
+use rethink::randomize::Randomization;
+use rethink::train::{self, Preprocess, Stop};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "rethink",
+    version,
+    about = "Zhang et al. 2017, 'Understanding deep learning requires rethinking generalization', reproduced on libtorch"
+)]
+struct Cli {
+    /// libtorch intra-op threads (default: libtorch's, the physical core count). CPU runs are
+    /// bit-for-bit repeatable for a fixed thread count.
+    #[arg(long, global = true)]
+    threads: Option<i32>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one experiment and write its run directory.
+    Run(RunArgs),
+    /// List every model with its parameter count per input shape.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Data sets: fetch, verify or describe.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataAction {
+    /// Download from the upstream URLs, verify the MD5 sums, then move into place.
+    Fetch(DataArgs),
+    /// Check every file against the upstream MD5 sums.
+    Verify(DataArgs),
+    /// Where the data set is, its image counts, shape and per-channel statistics.
+    Info(DataArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// fashion-mnist, mnist or cifar10
+    dataset: DatasetKind,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// A named preset (see --list-presets); the default is fashion-cpu-true-labels.
+    #[arg(long, conflicts_with = "config")]
+    preset: Option<String>,
+    /// A config.json, for example a run directory's, to rerun.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the preset names and exit.
+    #[arg(long)]
+    list_presets: bool,
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
+    #[arg(long)]
+    model: Option<ModelKind>,
+    /// true-labels, random-labels, shuffled-pixels, random-pixels, gaussian or corrupt:P
+    #[arg(long)]
+    randomization: Option<Randomization>,
+    #[arg(long)]
+    train_size: Option<usize>,
+    #[arg(long)]
+    test_size: Option<usize>,
+    /// The maximum number of epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop once train accuracy reaches this (0 to 1).
+    #[arg(long)]
+    target_train_acc: Option<f64>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Random crop and horizontal flip.
+    #[arg(long)]
+    augment: bool,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// auto, cpu, cuda or cuda:N
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The run directory to write.
+    #[arg(long, required_unless_present = "list_presets")]
+    out: Option<PathBuf>,
+    /// Overwrite a non-empty run directory.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The preprocessing a data set gets when `--dataset` switches to it.
+fn default_preprocess(d: DatasetKind) -> Preprocess {
+    match d {
+        DatasetKind::Cifar10 => Preprocess {
+            normalization: Normalization::Whiten,
+            crop: Some(28),
+            augment_pad: 0,
+        },
+        _ => Preprocess {
+            normalization: Normalization::Unit,
+            crop: None,
+            augment_pad: 2,
+        },
+    }
+}
+
+fn experiment_from(a: &RunArgs) -> Result<Experiment> {
+    let mut e = match (&a.config, &a.preset) {
+        (Some(path), _) => Experiment::from_file(path)?,
+        (None, Some(p)) => Experiment::preset(p)?,
+        (None, None) => Experiment::preset("fashion-cpu-true-labels")?,
+    };
+    if let Some(d) = a.dataset {
+        if d != e.dataset {
+            e.preprocess = default_preprocess(d);
+        }
+        e.dataset = d;
+    }
+    macro_rules! set {
+        ($($field:ident = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$field = v; } )* };
+    }
+    set!(
+        model = a.model,
+        randomization = a.randomization,
+        max_epochs = a.epochs,
+        batch_size = a.batch_size,
+        lr = a.lr,
+        weight_decay = a.weight_decay,
+        dropout = a.dropout,
+        seed = a.seed
     );
+    if a.train_size.is_some() {
+        e.train_size = a.train_size;
+    }
+    if a.test_size.is_some() {
+        e.test_size = a.test_size;
+    }
+    if a.target_train_acc.is_some() {
+        e.target_train_acc = a.target_train_acc;
+    }
+    e.augment |= a.augment;
+    e.validate()?;
+    Ok(e)
+}
+
+fn bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb
+}
+
+fn run(a: RunArgs) -> Result<()> {
+    if a.list_presets {
+        for n in Experiment::preset_names() {
+            println!("{n}");
+        }
+        return Ok(());
+    }
+    let exp = experiment_from(&a)?;
+    let out = a.out.clone().expect("clap requires --out");
+    let device = train::parse_device(&a.device)?;
+    let dir = RunDir::create(&out, a.force)?;
+    dir.write_config(&exp)?;
+    let pb = bar(exp.max_epochs as u64, a.quiet);
+    pb.set_prefix(exp.name.clone());
+    let mut seen = Vec::new();
+    let mut write_err = None;
+    let opts = RunOptions {
+        device,
+        data_dir: a.data_dir.clone(),
+        on_epoch: Box::new(|m| {
+            pb.set_position(m.epoch as u64);
+            pb.set_message(format!(
+                "train acc {:.3} test acc {:.3} loss {:.4}",
+                m.train_acc, m.test_acc, m.train_loss
+            ));
+            seen.push(m.clone());
+            if let Err(e) = dir.write_metrics(&seen) {
+                write_err.get_or_insert(e);
+            }
+        }),
+    };
+    let rec = experiment::run_with(&exp, opts);
+    pb.finish_and_clear();
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    let rec = rec?;
+    dir.write_summary(&rec)?;
+    let s = &rec.summary;
+    println!(
+        "{}: {:?} after {} epochs ({} steps, {:.1} s on {}): train acc {:.4}, test acc {:.4}, epochs to fit {}",
+        exp.name,
+        s.status,
+        s.epochs,
+        s.steps,
+        s.wall_s,
+        s.device,
+        s.final_train_acc,
+        s.final_test_acc,
+        s.epochs_to_fit.map_or("never".into(), |e| e.to_string())
+    );
+    println!("wrote {}", out.display());
+    if s.status == Stop::NonFiniteLoss {
+        bail!(
+            "training stopped at epoch {}: the loss became non-finite (see {})",
+            s.epochs,
+            out.join("summary.json").display()
+        );
+    }
+    Ok(())
+}
+
+fn models_cmd(json: bool) -> Result<()> {
+    let shapes = [(1i64, 28i64), (3, 28), (3, 32)];
+    let mut rows = Vec::new();
+    for kind in ModelKind::ALL {
+        let mut counts = serde_json::Map::new();
+        for (c, s) in shapes {
+            let n = models::param_count(kind, &models::Config::new(c, s, 10))?;
+            counts.insert(format!("{c}x{s}x{s}"), n.into());
+        }
+        rows.push((kind, counts));
+    }
+    if json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(k, c)| serde_json::json!({"model": k.name(), "params": c, "classes": 10}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{:<16}{:>14}{:>14}{:>14}",
+            "model", "1x28x28", "3x28x28", "3x32x32"
+        );
+        for (k, c) in rows {
+            let n = |key: &str| c[key].as_i64().unwrap_or_default();
+            println!(
+                "{:<16}{:>14}{:>14}{:>14}",
+                k.name(),
+                n("1x28x28"),
+                n("3x28x28"),
+                n("3x32x32")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn data_cmd(action: DataAction) -> Result<()> {
+    match action {
+        DataAction::Fetch(a) => {
+            let dir = data::fetch_dir(a.dataset, a.data_dir.as_deref())?;
+            let pb = ProgressBar::new(0);
+            pb.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                    .expect("valid template"),
+            );
+            let got = data::fetch::fetch(a.dataset, &dir, &mut |name, done, total| {
+                pb.set_message(name.to_string());
+                if let Some(t) = total {
+                    pb.set_length(t);
+                }
+                pb.set_position(done);
+            });
+            pb.finish_and_clear();
+            for v in got? {
+                println!("ok {} (md5 {})", v.path.display(), v.md5);
+            }
+        }
+        DataAction::Verify(a) => {
+            for v in data::verify(a.dataset, a.data_dir.as_deref())? {
+                let how = if v.exact {
+                    "matches the published md5"
+                } else {
+                    "recompressed copy: decompressed payload matches upstream"
+                };
+                println!("ok {}: {how}", v.path.display());
+            }
+        }
+        DataAction::Info(a) => {
+            let located = data::locate(a.dataset, a.data_dir.as_deref())?;
+            let raw = data::load_located(a.dataset, &located)?;
+            println!("data set: {}", a.dataset);
+            for f in &raw.files {
+                println!("file: {}", f.display());
+            }
+            for (name, s) in [("train", &raw.train), ("test", &raw.test)] {
+                let size = s.images.size();
+                let (mean, std) =
+                    data::channel_stats(&(s.images.to_kind(tch::Kind::Float) / 255.0));
+                let fmt = |v: &[f64]| {
+                    v.iter()
+                        .map(|x| format!("{x:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "{name}: {} images of {}x{}x{}; per-channel mean [{}], std [{}] (pixels in [0, 1])",
+                    size[0],
+                    size[1],
+                    size[2],
+                    size[3],
+                    fmt(&mean),
+                    fmt(&std)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(t) = cli.threads {
+        tch::set_num_threads(t);
+    }
+    let result = match cli.command {
+        Command::Run(a) => run(a),
+        Command::Models { json } => models_cmd(json),
+        Command::Data { action } => data_cmd(action),
+    };
+    if let Err(e) = result {
+        // One line: the error and its causes.
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,630 @@
+//! Experiments as data: a serde struct with named presets for the paper's setups, and
+//! `run`, which trains one and returns its record without printing anything.
+use crate::data::transform::Normalization;
+use crate::data::{self, DatasetKind};
+use crate::error::{Error, Result};
+use crate::models::{self, ModelKind};
+use crate::randomize::{self, Randomization};
+use crate::train::{self, EpochMetrics, Preprocess, Schedule, Stop, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{nn, Device};
+
+/// Everything needed to rerun one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub name: String,
+    pub dataset: DatasetKind,
+    /// The first N training images; all when absent.
+    pub train_size: Option<usize>,
+    /// The first N test images; all when absent.
+    pub test_size: Option<usize>,
+    pub model: ModelKind,
+    pub randomization: Randomization,
+    pub preprocess: Preprocess,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub dropout: f64,
+    /// Random crop + horizontal flip (the paper's data augmentation).
+    pub augment: bool,
+    pub schedule: Schedule,
+    pub max_epochs: usize,
+    /// Stop when train accuracy reaches this; `epochs_to_fit` is measured against it.
+    pub target_train_acc: Option<f64>,
+    pub seed: u64,
+    /// On GPU: turn cuDNN benchmark mode off so that kernels are chosen deterministically.
+    #[serde(default)]
+    pub deterministic: bool,
+}
+
+/// The CPU-scale calibration setup of DESIGN.md: MLP 1x512 on 1,000 real Fashion-MNIST
+/// training images (pixels in [0, 1]), 2,000 test images, SGD momentum 0.9, constant
+/// learning rate 0.01, batch 128. The paper's ×0.95 per epoch would stop memorization at
+/// this scale (the rate falls 20-fold by epoch 60), hence the constant rate.
+fn fashion_cpu(name: &str, randomization: Randomization) -> Experiment {
+    Experiment {
+        name: name.into(),
+        dataset: DatasetKind::FashionMnist,
+        train_size: Some(1000),
+        test_size: Some(2000),
+        model: ModelKind::Mlp1x512,
+        randomization,
+        preprocess: Preprocess {
+            normalization: Normalization::Unit,
+            crop: None,
+            augment_pad: 2,
+        },
+        batch_size: 128,
+        lr: 0.01,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        dropout: 0.0,
+        augment: false,
+        schedule: Schedule::Constant,
+        max_epochs: 500,
+        target_train_acc: Some(1.0),
+        seed: 0,
+        deterministic: false,
+    }
+}
+
+/// The paper's full-scale setup (Appendix A): all of the data set, CIFAR-10 center-cropped
+/// to 28×28 and whitened per image, SGD momentum 0.9, batch 128, learning rate 0.1 for
+/// Inception and 0.01 otherwise, ×0.95 per epoch.
+fn paper(
+    name: &str,
+    dataset: DatasetKind,
+    model: ModelKind,
+    randomization: Randomization,
+) -> Experiment {
+    let cifar = dataset == DatasetKind::Cifar10;
+    Experiment {
+        name: name.into(),
+        dataset,
+        train_size: None,
+        test_size: None,
+        model,
+        randomization,
+        preprocess: Preprocess {
+            normalization: Normalization::Whiten,
+            crop: cifar.then_some(28),
+            augment_pad: if cifar { 0 } else { 2 },
+        },
+        batch_size: 128,
+        lr: if matches!(model, ModelKind::Inception | ModelKind::InceptionNobn) {
+            0.1
+        } else {
+            0.01
+        },
+        momentum: 0.9,
+        weight_decay: 0.0,
+        dropout: 0.0,
+        augment: false,
+        schedule: Schedule::PAPER,
+        max_epochs: 100,
+        target_train_acc: Some(1.0),
+        seed: 0,
+        deterministic: false,
+    }
+}
+
+fn slug(r: Randomization) -> String {
+    r.to_string().replace(':', "-")
+}
+
+impl Experiment {
+    /// Every preset's name.
+    pub fn preset_names() -> Vec<String> {
+        let mut names = Vec::new();
+        for r in Randomization::FIG1A {
+            names.push(format!("fashion-cpu-{}", slug(r)));
+        }
+        for p in ["0.2", "0.4", "0.5", "0.6", "0.8"] {
+            names.push(format!("fashion-cpu-corrupt-{p}"));
+        }
+        for d in ["fashion", "cifar10"] {
+            for m in ModelKind::ALL {
+                for r in Randomization::FIG1A {
+                    names.push(format!("{d}-{m}-{}", slug(r)));
+                }
+            }
+        }
+        names
+    }
+
+    /// A named preset. `fashion-cpu-*` are the CPU-scale setups; `fashion-MODEL-*` and
+    /// `cifar10-MODEL-*` the paper's full-scale ones.
+    pub fn preset(name: &str) -> Result<Experiment> {
+        let unknown = || {
+            Error::config(
+                "preset",
+                format!("unknown preset {name:?}; `rethink run --list-presets` lists them"),
+            )
+        };
+        if let Some(rest) = name.strip_prefix("fashion-cpu-") {
+            let r = match rest.strip_prefix("corrupt-") {
+                Some(p) => Randomization::Corrupt(p.parse().map_err(|_| unknown())?),
+                None => rest.parse().map_err(|_| unknown())?,
+            };
+            r.validate()?;
+            return Ok(fashion_cpu(name, r));
+        }
+        let (dataset, rest) = if let Some(rest) = name.strip_prefix("fashion-") {
+            (DatasetKind::FashionMnist, rest)
+        } else if let Some(rest) = name.strip_prefix("cifar10-") {
+            (DatasetKind::Cifar10, rest)
+        } else {
+            return Err(unknown());
+        };
+        for m in ModelKind::ALL {
+            if let Some(r) = rest
+                .strip_prefix(m.name())
+                .and_then(|r| r.strip_prefix('-'))
+            {
+                // "inception-nobn-..." also starts with "inception-": the longer name wins.
+                if m == ModelKind::Inception && r.starts_with("nobn-") {
+                    continue;
+                }
+                let r: Randomization = r.parse().map_err(|_| unknown())?;
+                return Ok(paper(name, dataset, m, r));
+            }
+        }
+        Err(unknown())
+    }
+
+    /// Checks every field that can be checked without data; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        self.randomization.validate()?;
+        if self.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(Error::config(
+                "lr",
+                format!("{} is not a positive number", self.lr),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(Error::config(
+                "momentum",
+                format!("{} is outside [0, 1)", self.momentum),
+            ));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(Error::config(
+                "weight_decay",
+                format!("{} is negative or not finite", self.weight_decay),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::config(
+                "dropout",
+                format!("{} is outside [0, 1)", self.dropout),
+            ));
+        }
+        if let Some(t) = self.target_train_acc {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::config(
+                    "target_train_acc",
+                    format!("{t} is outside [0, 1]"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("train_size", self.train_size),
+            ("test_size", self.test_size),
+        ] {
+            if v == Some(0) {
+                return Err(Error::config(field, "must be at least 1"));
+            }
+        }
+        let (c, h, _) = self.dataset.shape();
+        let side = self.preprocess.crop.unwrap_or(h);
+        if side < 1 || side > h {
+            return Err(Error::config(
+                "preprocess.crop",
+                format!("{side} does not fit {h}x{h} {} images", self.dataset),
+            ));
+        }
+        if self.preprocess.augment_pad < 0 {
+            return Err(Error::config(
+                "preprocess.augment_pad",
+                "must not be negative",
+            ));
+        }
+        self.model_config(c, side).validate(self.model)
+    }
+
+    fn model_config(&self, channels: i64, side: i64) -> models::Config {
+        models::Config {
+            dropout: self.dropout,
+            ..models::Config::new(channels, side, self.dataset.classes())
+        }
+    }
+
+    /// Reads an experiment from a `config.json` (a run directory's, or hand-written).
+    pub fn from_file(path: &Path) -> Result<Experiment> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read config", e))?;
+        let exp: Experiment = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.into(),
+            source,
+        })?;
+        exp.validate()
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        Ok(exp)
+    }
+}
+
+/// The end-of-run numbers, as `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub status: Stop,
+    pub epochs: usize,
+    pub steps: usize,
+    pub final_train_acc: f64,
+    pub final_test_acc: f64,
+    pub best_test_acc: f64,
+    pub best_test_epoch: usize,
+    /// The first epoch (and step) with `train_acc >= target_train_acc`; null if never.
+    pub epochs_to_fit: Option<usize>,
+    pub steps_to_fit: Option<usize>,
+    pub target_train_acc: Option<f64>,
+    pub params: i64,
+    pub train_size: i64,
+    pub test_size: i64,
+    /// Training labels changed by the randomization.
+    pub corrupted: usize,
+    pub device: String,
+    /// libtorch intra-op threads, on which CPU determinism depends.
+    pub threads: i32,
+    pub wall_s: f64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub experiment: Experiment,
+    pub metrics: Vec<EpochMetrics>,
+    pub summary: Summary,
+    /// Indices of the training examples whose label was changed.
+    pub corrupted: Vec<usize>,
+}
+
+/// Where data comes from and what to report to.
+pub struct RunOptions<'a> {
+    pub device: Device,
+    pub data_dir: Option<PathBuf>,
+    /// Called after every epoch, epoch 0 (before training) included.
+    pub on_epoch: Box<dyn FnMut(&EpochMetrics) + 'a>,
+}
+
+impl RunOptions<'_> {
+    pub fn new(device: Device) -> Self {
+        RunOptions {
+            device,
+            data_dir: None,
+            on_epoch: Box::new(|_| {}),
+        }
+    }
+}
+
+/// Trains `exp` on `device` with data found the default way.
+pub fn run(exp: &Experiment, device: Device) -> Result<RunRecord> {
+    run_with(exp, RunOptions::new(device))
+}
+
+/// Trains `exp`; prints nothing, reports epochs through `opts.on_epoch`.
+pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord> {
+    exp.validate()?;
+    let start = Instant::now();
+    let device = opts.device;
+    if let Device::Cuda(_) = device {
+        if !tch::Cuda::is_available() {
+            return Err(Error::config(
+                "device",
+                "cuda requested but libtorch sees no cuda device",
+            ));
+        }
+        tch::Cuda::cudnn_set_benchmark(!exp.deterministic);
+        tch::Cuda::manual_seed_all(exp.seed);
+    }
+    tch::manual_seed(exp.seed as i64);
+    let raw = data::load(exp.dataset, opts.data_dir.as_deref())?;
+    let ds = data::Dataset::from_raw(&raw, exp.train_size, exp.test_size, device)?;
+    drop(raw);
+    let r = randomize::apply(
+        &ds.train,
+        &ds.test,
+        exp.randomization,
+        exp.dataset.classes(),
+        exp.seed,
+    )?;
+    let prepared = train::Prepared::new(&r, &exp.preprocess)?;
+    let (channels, side) = prepared.input_shape();
+    let vs = nn::VarStore::new(device);
+    let model = models::build(&vs.root(), exp.model, &exp.model_config(channels, side))?;
+    let params: i64 = vs
+        .trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum();
+    let cfg = TrainConfig {
+        batch_size: exp.batch_size,
+        lr: exp.lr,
+        momentum: exp.momentum,
+        weight_decay: exp.weight_decay,
+        schedule: exp.schedule,
+        max_epochs: exp.max_epochs,
+        target_train_acc: exp.target_train_acc,
+        augment: exp.augment,
+        seed: exp.seed,
+    };
+    let trained = train::train(model.as_ref(), &vs, &prepared, &cfg, &mut *opts.on_epoch)?;
+    let summary = summarize(exp, &trained.metrics, trained.stop, |s| Summary {
+        params,
+        train_size: ds.train.len(),
+        test_size: ds.test.len(),
+        corrupted: r.corrupted_count(),
+        device: train::device_name(device),
+        wall_s: start.elapsed().as_secs_f64(),
+        ..s
+    });
+    Ok(RunRecord {
+        experiment: exp.clone(),
+        metrics: trained.metrics,
+        corrupted: r
+            .corrupted
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c)
+            .map(|(i, _)| i)
+            .collect(),
+        summary,
+    })
+}
+
+/// Summarizes metrics; `fill` sets what the metrics do not know.
+pub fn summarize(
+    exp: &Experiment,
+    metrics: &[EpochMetrics],
+    status: Stop,
+    fill: impl FnOnce(Summary) -> Summary,
+) -> Summary {
+    let last = metrics.last().expect("at least epoch 0");
+    let best = metrics
+        .iter()
+        .skip(1)
+        .fold(None::<&EpochMetrics>, |b, m| match b {
+            Some(b) if b.test_acc >= m.test_acc => Some(b),
+            _ => Some(m),
+        })
+        .unwrap_or(last);
+    let fit = exp
+        .target_train_acc
+        .and_then(|t| metrics.iter().find(|m| m.train_acc >= t));
+    fill(Summary {
+        name: exp.name.clone(),
+        status,
+        epochs: last.epoch,
+        steps: last.step,
+        final_train_acc: last.train_acc,
+        final_test_acc: last.test_acc,
+        best_test_acc: best.test_acc,
+        best_test_epoch: best.epoch,
+        epochs_to_fit: fit.map(|m| m.epoch),
+        steps_to_fit: fit.map(|m| m.step),
+        target_train_acc: exp.target_train_acc,
+        params: 0,
+        train_size: 0,
+        test_size: 0,
+        corrupted: 0,
+        device: String::new(),
+        threads: tch::get_num_threads(),
+        wall_s: 0.0,
+    })
+}
+
+/// A run directory: `config.json`, `metrics.jsonl`, `summary.json` (and `corrupted.json`
+/// when labels were changed), each written atomically (a temporary name, then a rename).
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+/// Writes `bytes` to `path` through `path.tmp` and a rename, so that a reader never sees
+/// a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f =
+        std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create file", e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io(&tmp, "cannot write file", e))?;
+    f.sync_all()
+        .map_err(|e| Error::io(&tmp, "cannot write file", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot move file into place", e))
+}
+
+fn to_json<T: Serialize>(path: &Path, v: &T) -> Result<Vec<u8>> {
+    let mut s = serde_json::to_vec_pretty(v).map_err(|source| Error::Json {
+        path: path.into(),
+        source,
+    })?;
+    s.push(b'\n');
+    Ok(s)
+}
+
+impl RunDir {
+    /// Prepares `path` for a new run. A non-empty directory is refused unless `force`, in
+    /// which case only the files a run writes are replaced.
+    pub fn create(path: &Path, force: bool) -> Result<RunDir> {
+        if path.exists() {
+            let mut entries =
+                std::fs::read_dir(path).map_err(|e| Error::io(path, "cannot read directory", e))?;
+            if entries.next().is_some() && !force {
+                return Err(Error::RunDir {
+                    path: path.into(),
+                    what: "run directory is not empty; pass --force to overwrite".into(),
+                });
+            }
+        }
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, "cannot create directory", e))?;
+        let dir = RunDir { path: path.into() };
+        for f in ["metrics.jsonl", "summary.json", "corrupted.json"] {
+            let _ = std::fs::remove_file(dir.path.join(f));
+        }
+        Ok(dir)
+    }
+
+    pub fn write_config(&self, exp: &Experiment) -> Result<()> {
+        let p = self.path.join("config.json");
+        write_atomic(&p, &to_json(&p, exp)?)
+    }
+
+    /// Rewrites `metrics.jsonl` with every epoch so far (atomically, so it is always whole).
+    pub fn write_metrics(&self, metrics: &[EpochMetrics]) -> Result<()> {
+        let p = self.path.join("metrics.jsonl");
+        let mut out = Vec::new();
+        for m in metrics {
+            out.extend(serde_json::to_vec(m).map_err(|source| Error::Json {
+                path: p.clone(),
+                source,
+            })?);
+            out.push(b'\n');
+        }
+        write_atomic(&p, &out)
+    }
+
+    pub fn write_summary(&self, rec: &RunRecord) -> Result<()> {
+        if !rec.corrupted.is_empty() {
+            let p = self.path.join("corrupted.json");
+            write_atomic(&p, &to_json(&p, &rec.corrupted)?)?;
+        }
+        let p = self.path.join("summary.json");
+        write_atomic(&p, &to_json(&p, &rec.summary)?)
+    }
+
+    /// Reads a finished run's summary; an error names the file when it is missing or corrupt.
+    pub fn read_summary(path: &Path) -> Result<Summary> {
+        let p = path.join("summary.json");
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| Error::io(&p, "cannot read summary", e))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json { path: p, source })
+    }
+
+    /// Reads `metrics.jsonl`; an error names the file and line.
+    pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
+        let p = path.join("metrics.jsonl");
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| Error::io(&p, "cannot read metrics", e))?;
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| Error::format(&p, format!("line {}: {e}", i + 1)))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_validates_and_round_trips() {
+        let names = Experiment::preset_names();
+        assert!(names.contains(&"fashion-cpu-random-labels".to_string()));
+        assert!(names.contains(&"cifar10-alexnet-random-labels".to_string()));
+        for name in names {
+            let e = Experiment::preset(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            e.validate().unwrap_or_else(|err| panic!("{name}: {err}"));
+            let back: Experiment =
+                serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+        }
+        assert_eq!(
+            Experiment::preset("cifar10-inception-nobn-gaussian")
+                .unwrap()
+                .model,
+            ModelKind::InceptionNobn
+        );
+        assert_eq!(
+            Experiment::preset("cifar10-inception-gaussian").unwrap().lr,
+            0.1
+        );
+        assert!(Experiment::preset("cifar10-vgg-true-labels").is_err());
+    }
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let base = Experiment::preset("fashion-cpu-true-labels").unwrap();
+        let cases: Vec<(Box<dyn Fn(&mut Experiment)>, &str)> = vec![
+            (
+                Box::new(|e| e.randomization = Randomization::Corrupt(1.5)),
+                "invalid randomization",
+            ),
+            (Box::new(|e| e.batch_size = 0), "invalid batch_size"),
+            (Box::new(|e| e.lr = f64::NAN), "invalid lr"),
+            (Box::new(|e| e.train_size = Some(0)), "invalid train_size"),
+            (
+                Box::new(|e| e.preprocess.crop = Some(30)),
+                "invalid preprocess.crop",
+            ),
+            (
+                Box::new(|e| {
+                    e.model = ModelKind::Inception;
+                    e.preprocess.crop = Some(5);
+                }),
+                "invalid image_size",
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut e = base.clone();
+            mutate(&mut e);
+            let err = e.validate().unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+        let json = serde_json::to_string(&base)
+            .unwrap()
+            .replace("\"true-labels\"", "\"corrupt:1.5\"");
+        let err = serde_json::from_str::<Experiment>(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("corruption probability 1.5 is outside [0, 1]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn run_dir_refuses_non_empty_and_writes_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let rd = RunDir::create(dir.path(), false).unwrap();
+        rd.write_config(&Experiment::preset("fashion-cpu-true-labels").unwrap())
+            .unwrap();
+        let e = RunDir::create(dir.path(), false).unwrap_err().to_string();
+        assert!(
+            e.ends_with("run directory is not empty; pass --force to overwrite"),
+            "{e}"
+        );
+        RunDir::create(dir.path(), true).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("config.json")]);
+        std::fs::write(dir.path().join("summary.json"), "{ not json").unwrap();
+        let e = RunDir::read_summary(dir.path()).unwrap_err().to_string();
+        assert!(e.ends_with("summary.json: invalid json"), "{e}");
+    }
+}

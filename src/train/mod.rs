@@ -1,0 +1,322 @@
+//! The training engine: SGD with momentum over a data set that stays on its device, with
+//! every example visited each epoch (the last partial batch is kept: an example never
+//! trained on cannot be memorized) and metrics measured in eval mode after every epoch.
+pub mod schedule;
+
+pub use schedule::Schedule;
+
+use crate::data::transform::{self, Normalization};
+use crate::error::{Error, Result};
+use crate::randomize::{self, Stream};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Why training stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// Train accuracy reached `target_train_acc`.
+    TargetReached,
+    /// `max_epochs` epochs ran without reaching the target.
+    MaxEpochs,
+    /// The training or evaluation loss became NaN or infinite.
+    NonFiniteLoss,
+}
+
+/// What the loop needs besides the model and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    pub max_epochs: usize,
+    /// Stop once train accuracy (eval mode, whole training set) reaches this.
+    pub target_train_acc: Option<f64>,
+    pub augment: bool,
+    pub seed: u64,
+}
+
+/// Metrics after one epoch; epoch 0 is the untrained model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    /// SGD steps taken so far.
+    pub step: usize,
+    /// The learning rate used during this epoch.
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub test_loss: f64,
+    pub test_acc: f64,
+    /// Train accuracy on the examples whose label was not changed (label corruption only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_acc_clean: Option<f64>,
+    /// Train accuracy on the examples whose label was changed, measured against the new label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_acc_corrupted: Option<f64>,
+    /// Seconds since training started.
+    pub wall_s: f64,
+}
+
+/// Inputs ready for the model: preprocessed once for evaluation, and per batch when augmenting.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Training images as stored (before crop and normalization), for augmentation.
+    train_raw: Tensor,
+    /// Evaluation-mode training inputs `[N, C, S, S]`.
+    pub train_x: Tensor,
+    pub train_y: Tensor,
+    pub test_x: Tensor,
+    pub test_y: Tensor,
+    /// 1 where the training label was changed by the randomization, on the device.
+    corrupted: Option<Tensor>,
+    crop: i64,
+    pad: i64,
+    norm: Normalization,
+    stats: (Vec<f64>, Vec<f64>),
+}
+
+/// How inputs are preprocessed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocess {
+    pub normalization: Normalization,
+    /// The side of the model's input: a center crop for evaluation and a random crop when
+    /// augmenting. `None` keeps the stored size.
+    #[serde(default)]
+    pub crop: Option<i64>,
+    /// Zero padding added before the random crop when augmenting.
+    #[serde(default)]
+    pub augment_pad: i64,
+}
+
+impl Prepared {
+    /// Preprocesses randomized splits. `corrupted[i]` marks training labels that changed.
+    pub fn new(r: &randomize::Randomized, pre: &Preprocess) -> Result<Self> {
+        let (_, _, h, w) = r.train.images.size4()?;
+        let crop = pre.crop.unwrap_or(h.min(w));
+        if crop < 1 || crop > h.min(w) {
+            return Err(Error::config(
+                "crop",
+                format!("{crop} does not fit {h}x{w} images"),
+            ));
+        }
+        let stats = crate::data::channel_stats(&r.train.images);
+        let eval = |x: &Tensor| {
+            transform::normalize(&transform::center_crop(x, crop), pre.normalization, &stats)
+        };
+        let device = r.train.images.device();
+        let corrupted = r.corrupted.iter().any(|&c| c).then(|| {
+            let v: Vec<u8> = r.corrupted.iter().map(|&c| c as u8).collect();
+            Tensor::from_slice(&v).to_kind(Kind::Bool).to_device(device)
+        });
+        Ok(Prepared {
+            train_raw: r.train.images.shallow_clone(),
+            train_x: eval(&r.train.images),
+            train_y: r.train.labels.shallow_clone(),
+            test_x: eval(&r.test.images),
+            test_y: r.test.labels.shallow_clone(),
+            corrupted,
+            crop,
+            pad: pre.augment_pad,
+            norm: pre.normalization,
+            stats,
+        })
+    }
+
+    /// The model's input shape `(channels, side)`.
+    pub fn input_shape(&self) -> (i64, i64) {
+        (self.train_x.size()[1], self.crop)
+    }
+
+    pub fn train_len(&self) -> i64 {
+        self.train_y.size()[0]
+    }
+
+    /// A training batch for `idx`: augmented (random crop + flip, then normalization) when
+    /// `rng` is given, else taken from the preprocessed set.
+    pub fn batch(&self, idx: &Tensor, rng: Option<&mut impl Rng>) -> (Tensor, Tensor) {
+        let y = self.train_y.index_select(0, idx);
+        let x = match rng {
+            Some(r) => {
+                let raw = self.train_raw.index_select(0, idx);
+                let x = transform::random_crop_flip(&raw, self.crop, self.pad, r);
+                transform::normalize(&x, self.norm, &self.stats)
+            }
+            None => self.train_x.index_select(0, idx),
+        };
+        (x, y)
+    }
+}
+
+/// Loss and accuracy of `model` in eval mode over `(x, y)`, in large batches without
+/// gradients; also the per-example correctness.
+pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (f64, f64, Tensor) {
+    let _guard = tch::no_grad_guard();
+    let n = y.size()[0];
+    let chunk = 1024;
+    let mut loss = Tensor::zeros([], (Kind::Double, x.device()));
+    let mut correct = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let xb = x.narrow(0, start, len);
+        let yb = y.narrow(0, start, len);
+        let logits = model.forward_t(&xb, false);
+        loss += logits
+            .cross_entropy_loss::<Tensor>(&yb, None, Reduction::Sum, -100, 0.0)
+            .to_kind(Kind::Double);
+        correct.push(logits.argmax(-1, false).eq_tensor(&yb));
+        start += len;
+    }
+    let correct = Tensor::cat(&correct, 0);
+    let acc = correct
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[]);
+    (loss.double_value(&[]) / n as f64, acc, correct)
+}
+
+fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
+    let sel = correct.masked_select(mask);
+    if sel.numel() == 0 {
+        return f64::NAN;
+    }
+    sel.to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
+/// The outcome of a training run.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub metrics: Vec<EpochMetrics>,
+    pub stop: Stop,
+}
+
+/// Trains `model` (whose parameters live in `vs`) on `data`. `on_epoch` sees every epoch's
+/// metrics as they are measured, epoch 0 (the untrained model) included.
+pub fn train(
+    model: &dyn ModuleT,
+    vs: &nn::VarStore,
+    data: &Prepared,
+    cfg: &TrainConfig,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<Trained> {
+    if cfg.batch_size == 0 {
+        return Err(Error::config("batch_size", "must be at least 1"));
+    }
+    let device = vs.device();
+    let start = Instant::now();
+    let mut opt = nn::Sgd {
+        momentum: cfg.momentum,
+        dampening: 0.0,
+        wd: cfg.weight_decay,
+        nesterov: false,
+    }
+    .build(vs, cfg.lr)?;
+    let n = data.train_len();
+    let mut batch_rng = randomize::rng(cfg.seed, Stream::Batches);
+    let mut aug_rng = randomize::rng(cfg.seed, Stream::Augmentation);
+    let mut metrics = Vec::new();
+    let mut step = 0usize;
+
+    let measure = |epoch: usize, step: usize, lr: f64| -> EpochMetrics {
+        let (train_loss, train_acc, correct) = evaluate(model, &data.train_x, &data.train_y);
+        let (test_loss, test_acc, _) = evaluate(model, &data.test_x, &data.test_y);
+        let (clean, corrupted) = match &data.corrupted {
+            Some(mask) => (
+                Some(masked_acc(&correct, &mask.logical_not())),
+                Some(masked_acc(&correct, mask)),
+            ),
+            None => (None, None),
+        };
+        EpochMetrics {
+            epoch,
+            step,
+            lr,
+            train_loss,
+            train_acc,
+            test_loss,
+            test_acc,
+            train_acc_clean: clean,
+            train_acc_corrupted: corrupted,
+            wall_s: start.elapsed().as_secs_f64(),
+        }
+    };
+    let finished = |m: &EpochMetrics| -> Option<Stop> {
+        if !m.train_loss.is_finite() || !m.test_loss.is_finite() {
+            Some(Stop::NonFiniteLoss)
+        } else if cfg.target_train_acc.is_some_and(|t| m.train_acc >= t) {
+            Some(Stop::TargetReached)
+        } else {
+            None
+        }
+    };
+
+    let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0));
+    on_epoch(&m0);
+    let mut stop = finished(&m0);
+    metrics.push(m0);
+    let mut epoch = 0;
+    while stop.is_none() {
+        if epoch == cfg.max_epochs {
+            stop = Some(Stop::MaxEpochs);
+            break;
+        }
+        let lr = cfg.schedule.lr(cfg.lr, epoch);
+        opt.set_lr(lr);
+        let perm = Tensor::from_slice(&randomize::permutation(n as usize, &mut batch_rng))
+            .to_device(device);
+        let mut at = 0;
+        while at < n {
+            let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
+            let idx = perm.narrow(0, at, len);
+            let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
+            let logits = model.forward_t(&x, true);
+            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
+            opt.backward_step(&loss);
+            step += 1;
+            at += len;
+        }
+        epoch += 1;
+        let m = measure(epoch, step, lr);
+        on_epoch(&m);
+        stop = finished(&m);
+        metrics.push(m);
+    }
+    Ok(Trained {
+        metrics,
+        stop: stop.expect("loop ends with a reason"),
+    })
+}
+
+/// Picks the device: `auto` is CUDA when available, else CPU.
+pub fn parse_device(s: &str) -> Result<Device> {
+    match s {
+        "auto" => Ok(Device::cuda_if_available()),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Ok(Device::Cuda(0)),
+        _ => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
+            Some(i) => Ok(Device::Cuda(i)),
+            None => Err(Error::config(
+                "device",
+                format!("{s:?} is not auto, cpu, cuda or cuda:N"),
+            )),
+        },
+    }
+}
+
+/// A device's name as recorded in summaries.
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
