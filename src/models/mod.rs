@@ -212,12 +212,12 @@ mod tests {
             let before = stats();
             assert!(!before.is_empty(), "{kind} has no batch norm statistics");
             let x = Tensor::randn([4, 3, 28, 28], (Kind::Float, Device::Cpu)) * 3.0 + 1.0;
-            m.forward_t(&x, false);
+            let _ = m.forward_t(&x, false);
             assert!(
                 before.iter().zip(stats()).all(|(a, b)| a.1.equal(&b.1)),
                 "{kind}: eval changed stats"
             );
-            m.forward_t(&x, true);
+            let _ = m.forward_t(&x, true);
             // Every batch norm layer's statistics move in train mode.
             assert!(
                 before.iter().zip(stats()).all(|(a, b)| !a.1.equal(&b.1)),
