@@ -314,6 +314,7 @@ pub fn apply(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rand::Rng;
     use tch::Device;
 
     fn split(n: i64, c: i64, s: i64, seed: u64) -> Split {

@@ -136,7 +136,18 @@ pub fn verify_file(path: &Path, spec: &FileSpec) -> Result<Verified> {
     if let Some(payload_md5) = spec.payload_md5 {
         // `path` may be the .gz or an already decompressed copy.
         let payload = if path.extension().is_some_and(|e| e == "gz") {
-            super::idx::read_maybe_gz(path)?
+            match super::idx::read_maybe_gz(path) {
+                Ok(p) => p,
+                Err(_) => {
+                    return Err(Error::Checksum {
+                        path: path.into(),
+                        expected: spec.md5.into(),
+                        actual: format!(
+                        "{md5}, and the gzip data is corrupt, so it is no recompressed copy either"
+                    ),
+                    })
+                }
+            }
         } else {
             bytes
         };

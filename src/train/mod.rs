@@ -49,8 +49,11 @@ pub struct EpochMetrics {
     pub step: usize,
     /// The learning rate used during this epoch.
     pub lr: f64,
+    /// Mean cross-entropy; `null` in JSON when it is not finite.
+    #[serde(with = "nan_as_null")]
     pub train_loss: f64,
     pub train_acc: f64,
+    #[serde(with = "nan_as_null")]
     pub test_loss: f64,
     pub test_acc: f64,
     /// Train accuracy on the examples whose label was not changed (label corruption only).
@@ -61,6 +64,23 @@ pub struct EpochMetrics {
     pub train_acc_corrupted: Option<f64>,
     /// Seconds since training started.
     pub wall_s: f64,
+}
+
+/// JSON has no NaN or infinity: a non-finite loss is written as `null` and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// Inputs ready for the model: preprocessed once for evaluation, and per batch when augmenting.
