@@ -11,6 +11,7 @@ pub mod error;
 pub mod experiment;
 pub mod models;
 pub mod randomize;
+pub mod theory;
 pub mod train;
 
 pub use error::{Error, Result};
