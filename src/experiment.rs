@@ -107,10 +107,44 @@ fn paper(
         augment: false,
         schedule: Schedule::PAPER,
         max_epochs: 100,
-        target_train_acc: Some(1.0),
+        // Not 1.0: the paper's own full-scale runs stop short of it (AlexNet on random labels:
+        // 99.82%, Table 1). DESIGN.md expected 43 byte-identical image pairs in Fashion-MNIST's
+        // training set, which would cap random labels below 100%; the Debian copy has none
+        // (checked over all 60,000 images), so 0.999 is a tolerance, not a ceiling.
+        target_train_acc: Some(0.999),
         seed: 0,
         deterministic: false,
     }
+}
+
+/// The CPU-scale conv-net setup: the paper's small AlexNet on 256 Fashion-MNIST training
+/// and 256 test images (AlexNet trains at about 500 images/s on one core, so the subset
+/// shrinks rather than the model), otherwise as [`fashion_cpu`].
+fn fashion_cpu_alexnet(name: &str, randomization: Randomization) -> Experiment {
+    Experiment {
+        model: ModelKind::Alexnet,
+        train_size: Some(256),
+        test_size: Some(256),
+        max_epochs: 300,
+        ..fashion_cpu(name, randomization)
+    }
+}
+
+/// [`fashion_cpu`] with every explicit regularizer on: weight decay 5e-4, dropout 0.2 and
+/// augmentation by horizontal flips. The random crop is left out (`augment_pad` 0, so the
+/// 28×28 crop of a 28×28 image is the image): an MLP has no translation invariance, and with
+/// 1–2 pixel shifts it had not memorized random labels after 1,000 epochs (train accuracy
+/// 0.77 with 1-pixel and 0.48 with 2-pixel padding, seed 0; see golden/cpu-bands.json).
+fn fashion_cpu_regularized(name: &str, randomization: Randomization) -> Experiment {
+    let mut e = Experiment {
+        weight_decay: 5e-4,
+        dropout: 0.2,
+        augment: true,
+        max_epochs: 1000,
+        ..fashion_cpu(name, randomization)
+    };
+    e.preprocess.augment_pad = 0;
+    e
 }
 
 fn slug(r: Randomization) -> String {
@@ -121,11 +155,17 @@ impl Experiment {
     /// Every preset's name.
     pub fn preset_names() -> Vec<String> {
         let mut names = Vec::new();
-        for r in Randomization::FIG1A {
-            names.push(format!("fashion-cpu-{}", slug(r)));
-        }
-        for p in ["0.2", "0.4", "0.5", "0.6", "0.8"] {
-            names.push(format!("fashion-cpu-corrupt-{p}"));
+        for family in [
+            "fashion-cpu",
+            "fashion-cpu-alexnet",
+            "fashion-cpu-regularized",
+        ] {
+            for r in Randomization::FIG1A {
+                names.push(format!("{family}-{}", slug(r)));
+            }
+            for p in ["0.2", "0.4", "0.5", "0.6", "0.8"] {
+                names.push(format!("{family}-corrupt-{p}"));
+            }
         }
         for d in ["fashion", "cifar10"] {
             for m in ModelKind::ALL {
@@ -146,13 +186,20 @@ impl Experiment {
                 format!("unknown preset {name:?}; `rethink run --list-presets` lists them"),
             )
         };
-        if let Some(rest) = name.strip_prefix("fashion-cpu-") {
-            let r = match rest.strip_prefix("corrupt-") {
-                Some(p) => Randomization::Corrupt(p.parse().map_err(|_| unknown())?),
-                None => rest.parse().map_err(|_| unknown())?,
-            };
-            r.validate()?;
-            return Ok(fashion_cpu(name, r));
+        let cpu_families: [(&str, fn(&str, Randomization) -> Experiment); 3] = [
+            ("fashion-cpu-alexnet-", fashion_cpu_alexnet),
+            ("fashion-cpu-regularized-", fashion_cpu_regularized),
+            ("fashion-cpu-", fashion_cpu),
+        ];
+        for (prefix, make) in cpu_families {
+            if let Some(rest) = name.strip_prefix(prefix) {
+                let r = match rest.strip_prefix("corrupt-") {
+                    Some(p) => Randomization::Corrupt(p.parse().map_err(|_| unknown())?),
+                    None => rest.parse().map_err(|_| unknown())?,
+                };
+                r.validate()?;
+                return Ok(make(name, r));
+            }
         }
         let (dataset, rest) = if let Some(rest) = name.strip_prefix("fashion-") {
             (DatasetKind::FashionMnist, rest)

@@ -38,6 +38,58 @@ enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// §4, Theorem 1: a two-layer ReLU net with 2n+d weights fitting n points exactly.
+    Theorem(TheoremArgs),
+    /// §5: the minimum-norm kernel interpolant (Gaussian kernel) on real images.
+    Kernel(KernelArgs),
+}
+
+#[derive(Args)]
+struct TheoremArgs {
+    /// Number of points.
+    #[arg(long)]
+    n: usize,
+    /// Dimension of random Gaussian points (ignored with --dataset: images have 784).
+    #[arg(long, default_value_t = 10)]
+    d: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Random labels in 0..C instead of real-valued targets.
+    #[arg(long)]
+    classes: Option<u32>,
+    /// Use the first N training images (raw pixel values) with random labels (10 classes
+    /// unless --classes) instead of Gaussian points.
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct KernelArgs {
+    #[arg(long, default_value = "fashion-mnist")]
+    dataset: DatasetKind,
+    #[arg(long, default_value_t = 2000)]
+    train_size: usize,
+    #[arg(long, default_value_t = 2000)]
+    test_size: usize,
+    /// true-labels, random-labels or corrupt:P
+    #[arg(long, default_value = "true-labels")]
+    randomization: Randomization,
+    /// Bandwidth of k(x, x') = exp(-gamma |x - x'|^2) on pixels in [0, 1].
+    #[arg(long, default_value_t = rethink::theory::kernel::DEFAULT_GAMMA)]
+    gamma: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -344,6 +396,102 @@ fn data_cmd(action: DataAction) -> Result<()> {
     Ok(())
 }
 
+fn theorem_cmd(a: TheoremArgs) -> Result<()> {
+    use rethink::theory::expressivity;
+    let (name, points, targets, classes) = match a.dataset {
+        Some(kind) => {
+            let raw = data::load(kind, a.data_dir.as_deref())?;
+            let total = raw.train.len() as usize;
+            if a.n > total {
+                bail!(
+                    "invalid n: {} is larger than the {total} training images of {kind}",
+                    a.n
+                );
+            }
+            let px = Vec::<u8>::try_from(raw.train.images.narrow(0, 0, a.n as i64).reshape([-1]))?;
+            let per = px.len() / a.n.max(1);
+            let points: Vec<Vec<f64>> = px
+                .chunks(per)
+                .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+                .collect();
+            let (_, targets) =
+                expressivity::random_problem(a.n, 0, Some(a.classes.unwrap_or(10)), a.seed);
+            (kind.name().to_string(), points, targets, true)
+        }
+        None => {
+            let (p, t) = expressivity::random_problem(a.n, a.d, a.classes, a.seed);
+            ("gaussian".to_string(), p, t, a.classes.is_some())
+        }
+    };
+    let r = expressivity::report(&name, &points, &targets, classes, a.seed)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!("points: {} ({} of them, d = {})", r.points, r.n, r.d);
+    if r.merged + r.conflicting > 0 {
+        println!(
+            "identical points: {} merged (same target), {} dropped (an identical point has another target: no function fits both)",
+            r.merged, r.conflicting
+        );
+    }
+    println!(
+        "weights: {} = 2·{} + {}",
+        r.weights,
+        (r.weights - r.d) / 2,
+        r.d
+    );
+    println!(
+        "max |c(x_i) - y_i|: {:.3e} (relative {:.3e})",
+        r.max_abs_residual, r.max_rel_residual
+    );
+    if let (Some(a), Some(b)) = (r.class_acc_distinct, r.class_acc_all) {
+        println!(
+            "labels fitted: {:.6} of the distinct points, {:.6} of all {}",
+            a, b, r.n
+        );
+    }
+    println!(
+        "smallest gap between projections: {:.3e} of their range",
+        r.min_relative_gap
+    );
+    println!(
+        "time: {:.2} s to construct, {:.2} s in all",
+        r.construct_s, r.wall_s
+    );
+    Ok(())
+}
+
+fn kernel_cmd(a: KernelArgs) -> Result<()> {
+    let device = train::parse_device(&a.device)?;
+    let r = rethink::theory::kernel::experiment(
+        a.dataset,
+        a.data_dir.as_deref(),
+        a.train_size,
+        a.test_size,
+        a.randomization,
+        a.gamma,
+        a.seed,
+        device,
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!(
+        "{} {} (gamma {}): {} training images ({} distinct), {} test images",
+        r.dataset, r.randomization, r.gamma, r.train_size, r.distinct, r.test_size
+    );
+    println!(
+        "train error: {:.4} (max residual {:.2e})",
+        r.train_error, r.max_train_residual
+    );
+    println!("test error: {:.4}", r.test_error);
+    println!("rkhs norm: {:.2}", r.rkhs_norm);
+    println!("time: {:.1} s", r.wall_s);
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
@@ -353,6 +501,8 @@ fn main() {
         Command::Run(a) => run(a),
         Command::Models { json } => models_cmd(json),
         Command::Data { action } => data_cmd(action),
+        Command::Theorem(a) => theorem_cmd(a),
+        Command::Kernel(a) => kernel_cmd(a),
     };
     if let Err(e) = result {
         // One line: the error and its causes.
