@@ -6,11 +6,13 @@
 //! random pixels and Gaussian noise; test error grows with label corruption while training
 //! error still reaches zero; explicit regularizers are neither necessary nor sufficient.
 //! See README.md for how to run them.
+pub mod claims;
 pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod models;
 pub mod randomize;
+pub mod report;
 pub mod theory;
 pub mod train;
 

@@ -1,4 +1,4 @@
+//! Re-exports `tests/common/` for the claims binary.
 #[path = "../common/mod.rs"]
 mod shared;
-#[allow(unused_imports)]
 pub use shared::*;

@@ -1,0 +1,126 @@
+//! `rethink reproduce` resumes an interrupted suite, and `rethink report` writes the report
+//! and figures, naming (and skipping) a run whose summary is corrupt.
+use crate::common::*;
+use rethink::experiment::Experiment;
+use rethink::randomize::Randomization;
+use rethink::report::{self, Event};
+
+/// A small suite: three corruption levels and a pixel randomization, 300 images, 8 epochs.
+fn small_suite() -> Vec<Experiment> {
+    [
+        Randomization::TrueLabels,
+        Randomization::Corrupt(0.5),
+        Randomization::RandomLabels,
+        Randomization::Gaussian,
+    ]
+    .into_iter()
+    .map(|r| {
+        let mut e = Experiment::preset("fashion-cpu-true-labels").unwrap();
+        e.randomization = r;
+        e.name = format!("small-{}", r.to_string().replace(':', "-"));
+        e.train_size = Some(300);
+        e.test_size = Some(300);
+        e.max_epochs = 8;
+        e
+    })
+    .collect()
+}
+
+fn reproduce(suite: &[Experiment], out: &std::path::Path) -> Vec<(String, bool)> {
+    tch::set_num_threads(THREADS);
+    let mut starts = Vec::new();
+    report::reproduce(suite, out, tch::Device::Cpu, None, &mut |ev| {
+        if let Event::Start { exp, skipped, .. } = ev {
+            starts.push((exp.name.clone(), skipped));
+        }
+    })
+    .unwrap();
+    starts
+}
+
+#[test]
+fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
+    require_fashion();
+    let tmp = tempdir();
+    let suite = small_suite();
+    // "Interrupted" after two runs: the first two are complete, the third has a config and
+    // a partial metrics file but no summary.
+    reproduce(&suite[..2], tmp.path());
+    let third = tmp.path().join("runs").join(&suite[2].name);
+    std::fs::create_dir_all(&third).unwrap();
+    std::fs::write(third.join("metrics.jsonl"), "{\"epoch\":0").unwrap();
+    let before = std::fs::read(
+        tmp.path()
+            .join("runs")
+            .join(&suite[0].name)
+            .join("summary.json"),
+    )
+    .unwrap();
+    let starts = reproduce(&suite, tmp.path());
+    let skipped: Vec<bool> = starts.iter().map(|s| s.1).collect();
+    assert_eq!(skipped, vec![true, true, false, false], "{starts:?}");
+    let after = std::fs::read(
+        tmp.path()
+            .join("runs")
+            .join(&suite[0].name)
+            .join("summary.json"),
+    )
+    .unwrap();
+    assert_eq!(before, after, "a complete run was redone");
+    assert!(rethink::experiment::RunDir::read_summary(&third).is_ok());
+    // A changed experiment under the same name is not mistaken for a finished one.
+    let mut changed = suite.clone();
+    changed[0].max_epochs = 9;
+    let starts = reproduce(&changed, tmp.path());
+    assert_eq!(starts.iter().filter(|s| !s.1).count(), 1, "{starts:?}");
+}
+
+#[test]
+fn report_writes_figures_and_names_a_corrupt_summary_while_reporting_the_rest() {
+    require_fashion();
+    let tmp = tempdir();
+    reproduce(&small_suite(), tmp.path());
+    let bad = tmp
+        .path()
+        .join("runs")
+        .join("small-gaussian")
+        .join("summary.json");
+    std::fs::write(&bad, "{ \"name\": ").unwrap();
+    let o = cli(&["report", tmp.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&bad.display().to_string()),
+        "the corrupt file is not named: {}",
+        stderr(&o)
+    );
+    for f in [
+        "report.md",
+        "summary.json",
+        "fig1b.svg",
+        "fig1b.png",
+        "fig1c.svg",
+        "fig1c.png",
+    ] {
+        let p = tmp.path().join(f);
+        assert!(
+            p.is_file() && std::fs::metadata(&p).unwrap().len() > 500,
+            "{f} missing or empty"
+        );
+    }
+    let png = std::fs::read(tmp.path().join("fig1c.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    let md = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("## Verdicts") && md.contains("test error grows with label corruption"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&bad.display().to_string()),
+        "report.md does not name the skipped run"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["runs"], 3);
+    assert_eq!(summary["skipped"].as_array().unwrap().len(), 1);
+}

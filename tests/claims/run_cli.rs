@@ -1,0 +1,194 @@
+//! `rethink run` on real Fashion-MNIST: 1,000 training images, MLP 1x512 (issue: engine).
+use crate::common::*;
+use rethink::experiment::{RunDir, Summary};
+use std::path::Path;
+
+fn run_cli(dir: &Path, extra: &[&str]) -> Summary {
+    require_fashion();
+    let mut args = vec![
+        "--threads",
+        "1",
+        "run",
+        "--out",
+        dir.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let o = cli(&args);
+    assert!(
+        o.status.success(),
+        "rethink {args:?} failed: {}",
+        stderr(&o)
+    );
+    RunDir::read_summary(dir).unwrap()
+}
+
+#[test]
+fn run_random_labels_memorizes_1000_images_at_chance_test_accuracy() {
+    let tmp = tempdir();
+    let s = run_cli(tmp.path(), &["--preset", "fashion-cpu-random-labels"]);
+    assert!(s.final_train_acc >= 0.99, "{s:?}");
+    assert!((0.05..=0.15).contains(&s.final_test_acc), "{s:?}");
+    assert_eq!(s.train_size, 1000);
+    assert!(
+        s.corrupted > 850 && s.corrupted < 950,
+        "about 0.9·1000 labels change: {}",
+        s.corrupted
+    );
+    for f in [
+        "config.json",
+        "metrics.jsonl",
+        "summary.json",
+        "corrupted.json",
+    ] {
+        assert!(tmp.path().join(f).is_file(), "{f} missing");
+    }
+    let metrics = RunDir::read_metrics(tmp.path()).unwrap();
+    assert_eq!(
+        metrics.len(),
+        s.epochs + 1,
+        "one line per epoch, plus epoch 0"
+    );
+    assert_eq!(metrics.last().unwrap().step, s.steps);
+    // 1,000 images in batches of 128: 8 steps per epoch, the last batch partial but kept.
+    assert_eq!(s.steps, 8 * s.epochs);
+}
+
+#[test]
+fn run_true_labels_fits_and_generalizes() {
+    let tmp = tempdir();
+    let s = run_cli(tmp.path(), &["--preset", "fashion-cpu-true-labels"]);
+    assert!(s.final_train_acc >= 0.99, "{s:?}");
+    assert!(s.final_test_acc >= 0.70, "{s:?}");
+    assert_eq!(s.epochs_to_fit, Some(s.epochs));
+    assert_eq!(s.status, rethink::train::Stop::TargetReached);
+}
+
+#[test]
+fn two_runs_of_one_config_give_identical_metrics_apart_from_wall_time() {
+    let tmp = tempdir();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_cli(
+        &a,
+        &[
+            "--preset",
+            "fashion-cpu-corrupt-0.5",
+            "--epochs",
+            "40",
+            "--seed",
+            "3",
+        ],
+    );
+    let config = a.join("config.json");
+    run_cli(&b, &["--config", config.to_str().unwrap()]);
+    let (ma, mb) = (metrics_without_times(&a), metrics_without_times(&b));
+    assert_eq!(ma.lines().count(), 41);
+    assert_eq!(ma, mb);
+    // A different seed gives a different run.
+    let c = tmp.path().join("c");
+    run_cli(&c, &["--config", config.to_str().unwrap(), "--seed", "4"]);
+    assert_ne!(ma, metrics_without_times(&c));
+}
+
+#[test]
+fn invalid_configs_exit_non_zero_naming_the_field() {
+    let tmp = tempdir();
+    let o = cli(&[
+        "run",
+        "--randomization",
+        "corrupt:1.5",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("invalid randomization: corruption probability 1.5 is outside [0, 1]"),
+        "{}",
+        stderr(&o)
+    );
+
+    let exp = rethink::experiment::Experiment::preset("fashion-cpu-true-labels").unwrap();
+    let json = serde_json::to_string_pretty(&exp)
+        .unwrap()
+        .replace("\"true-labels\"", "\"corrupt:1.5\"");
+    let cfg = tmp.path().join("bad.json");
+    std::fs::write(&cfg, json).unwrap();
+    let o = cli(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        tmp.path().join("y").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.json") && err.contains("corruption probability 1.5 is outside [0, 1]"),
+        "{err}"
+    );
+
+    for (flag, value, field) in [
+        ("--batch-size", "0", "invalid batch_size"),
+        (
+            "--train-size",
+            "70000",
+            "invalid train_size: 70000 is larger than the 60000 images",
+        ),
+        ("--dropout", "1.0", "invalid dropout"),
+    ] {
+        let out = tmp.path().join(flag.trim_start_matches('-'));
+        let o = cli(&["run", flag, value, "--out", out.to_str().unwrap(), "-q"]);
+        assert!(!o.status.success(), "{flag} {value} accepted");
+        assert!(stderr(&o).contains(field), "{flag}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_non_empty_run_directory_is_refused_without_force() {
+    let tmp = tempdir();
+    std::fs::write(tmp.path().join("notes.txt"), "keep me").unwrap();
+    let o = cli(&[
+        "run",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("run directory is not empty; pass --force to overwrite"));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn a_non_finite_loss_stops_the_run_with_a_clear_status() {
+    let tmp = tempdir();
+    require_fashion();
+    let o = cli(&[
+        "--threads",
+        "1",
+        "run",
+        "--lr",
+        "1e9",
+        "--epochs",
+        "50",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the loss became non-finite"),
+        "{}",
+        stderr(&o)
+    );
+    let s = RunDir::read_summary(tmp.path()).unwrap();
+    assert_eq!(s.status, rethink::train::Stop::NonFiniteLoss);
+    assert!(s.epochs < 50, "stopped early: {s:?}");
+    assert_eq!(
+        RunDir::read_metrics(tmp.path()).unwrap().len(),
+        s.epochs + 1
+    );
+}
