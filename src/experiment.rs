@@ -12,6 +12,27 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, Device};
 
+/// The scale of `rethink reproduce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// Real Fashion-MNIST subsets, about 10 minutes on 2 CPU cores.
+    Cpu,
+    /// Full Fashion-MNIST and CIFAR-10, every model: for GPU runners.
+    Gpu,
+}
+
+impl std::str::FromStr for Scale {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Scale::Cpu),
+            "gpu" => Ok(Scale::Gpu),
+            _ => Err(Error::config("scale", format!("{s:?} is not cpu or gpu"))),
+        }
+    }
+}
+
 /// Everything needed to rerun one training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +168,54 @@ fn fashion_cpu_regularized(name: &str, randomization: Randomization) -> Experime
     e
 }
 
+/// [`fashion_cpu`] with one explicit regularizer, for the Table 1-style grid.
+fn fashion_cpu_weight_decay(name: &str, randomization: Randomization) -> Experiment {
+    Experiment {
+        weight_decay: 5e-4,
+        max_epochs: 1000,
+        ..fashion_cpu(name, randomization)
+    }
+}
+
+fn fashion_cpu_dropout(name: &str, randomization: Randomization) -> Experiment {
+    Experiment {
+        dropout: 0.2,
+        max_epochs: 1000,
+        ..fashion_cpu(name, randomization)
+    }
+}
+
+fn fashion_cpu_augment(name: &str, randomization: Randomization) -> Experiment {
+    let mut e = Experiment {
+        augment: true,
+        max_epochs: 1000,
+        ..fashion_cpu(name, randomization)
+    };
+    e.preprocess.augment_pad = 0; // flips only, as in fashion_cpu_regularized
+    e
+}
+
+type Family = (&'static str, fn(&str, Randomization) -> Experiment);
+
+/// The CPU-scale preset families, longest prefix first.
+const CPU_FAMILIES: [Family; 6] = [
+    ("fashion-cpu-alexnet-", fashion_cpu_alexnet),
+    ("fashion-cpu-regularized-", fashion_cpu_regularized),
+    ("fashion-cpu-weight-decay-", fashion_cpu_weight_decay),
+    ("fashion-cpu-dropout-", fashion_cpu_dropout),
+    ("fashion-cpu-augment-", fashion_cpu_augment),
+    ("fashion-cpu-", fashion_cpu),
+];
+
+/// Parses `true-labels`, ..., `corrupt:P` and the file-name friendly `corrupt-P`.
+fn parse_slug(s: &str) -> Option<Randomization> {
+    let r = match s.strip_prefix("corrupt-") {
+        Some(p) => Randomization::Corrupt(p.parse().ok()?),
+        None => s.parse().ok()?,
+    };
+    r.validate().ok().map(|_| r)
+}
+
 fn slug(r: Randomization) -> String {
     r.to_string().replace(':', "-")
 }
@@ -155,16 +224,12 @@ impl Experiment {
     /// Every preset's name.
     pub fn preset_names() -> Vec<String> {
         let mut names = Vec::new();
-        for family in [
-            "fashion-cpu",
-            "fashion-cpu-alexnet",
-            "fashion-cpu-regularized",
-        ] {
+        for (family, _) in CPU_FAMILIES.iter().rev() {
             for r in Randomization::FIG1A {
-                names.push(format!("{family}-{}", slug(r)));
+                names.push(format!("{family}{}", slug(r)));
             }
             for p in ["0.2", "0.4", "0.5", "0.6", "0.8"] {
-                names.push(format!("{family}-corrupt-{p}"));
+                names.push(format!("{family}corrupt-{p}"));
             }
         }
         for d in ["fashion", "cifar10"] {
@@ -186,19 +251,9 @@ impl Experiment {
                 format!("unknown preset {name:?}; `rethink run --list-presets` lists them"),
             )
         };
-        let cpu_families: [(&str, fn(&str, Randomization) -> Experiment); 3] = [
-            ("fashion-cpu-alexnet-", fashion_cpu_alexnet),
-            ("fashion-cpu-regularized-", fashion_cpu_regularized),
-            ("fashion-cpu-", fashion_cpu),
-        ];
-        for (prefix, make) in cpu_families {
+        for (prefix, make) in CPU_FAMILIES {
             if let Some(rest) = name.strip_prefix(prefix) {
-                let r = match rest.strip_prefix("corrupt-") {
-                    Some(p) => Randomization::Corrupt(p.parse().map_err(|_| unknown())?),
-                    None => rest.parse().map_err(|_| unknown())?,
-                };
-                r.validate()?;
-                return Ok(make(name, r));
+                return parse_slug(rest).map(|r| make(name, r)).ok_or_else(unknown);
             }
         }
         let (dataset, rest) = if let Some(rest) = name.strip_prefix("fashion-") {
@@ -217,11 +272,87 @@ impl Experiment {
                 if m == ModelKind::Inception && r.starts_with("nobn-") {
                     continue;
                 }
-                let r: Randomization = r.parse().map_err(|_| unknown())?;
+                let r = parse_slug(r).ok_or_else(unknown)?;
                 return Ok(paper(name, dataset, m, r));
             }
         }
         Err(unknown())
+    }
+
+    /// The experiments `rethink reproduce` runs at `scale`, each with a unique name.
+    pub fn suite(scale: Scale) -> Vec<Experiment> {
+        let p = |n: &str| Experiment::preset(n).expect("suite presets exist");
+        let mut out = Vec::new();
+        match scale {
+            Scale::Cpu => {
+                // Fig. 1a with the MLP and AlexNet; Fig. 1b/1c (P = 0 and 1 are the true- and
+                // random-label runs) with Arpit's P = 0.5; the Table 1-style grid.
+                for family in ["fashion-cpu", "fashion-cpu-alexnet"] {
+                    for r in Randomization::FIG1A {
+                        out.push(p(&format!("{family}-{}", slug(r))));
+                    }
+                }
+                for q in ["0.2", "0.4", "0.5", "0.6", "0.8"] {
+                    out.push(p(&format!("fashion-cpu-corrupt-{q}")));
+                }
+                for family in ["weight-decay", "dropout", "augment", "regularized"] {
+                    for r in ["true-labels", "random-labels"] {
+                        out.push(p(&format!("fashion-cpu-{family}-{r}")));
+                    }
+                }
+            }
+            Scale::Gpu => {
+                // Fig. 1a: CIFAR-10 Inception. Fig. 1b/1c: Inception, AlexNet and MLP 1x512.
+                for r in Randomization::FIG1A {
+                    out.push(p(&format!("cifar10-inception-{}", slug(r))));
+                }
+                for m in ["inception", "alexnet", "mlp1x512"] {
+                    if m != "inception" {
+                        out.push(p(&format!("cifar10-{m}-true-labels")));
+                        out.push(p(&format!("cifar10-{m}-random-labels")));
+                    }
+                    for q in ["0.2", "0.4", "0.6", "0.8"] {
+                        out.push(p(&format!("cifar10-{m}-corrupt-{q}")));
+                    }
+                }
+                // Table 1: the rows with random crop and weight decay (5e-4) on; the rows with
+                // both off and with random labels are the runs above.
+                for m in [
+                    "inception",
+                    "inception-nobn",
+                    "alexnet",
+                    "mlp3x512",
+                    "mlp1x512",
+                ] {
+                    if matches!(m, "inception-nobn" | "mlp3x512") {
+                        out.push(p(&format!("cifar10-{m}-true-labels")));
+                        out.push(p(&format!("cifar10-{m}-random-labels")));
+                    }
+                    let crop_rows = matches!(m, "inception" | "alexnet");
+                    for (augment, wd) in [(true, true), (true, false), (false, true)] {
+                        if augment && !crop_rows {
+                            continue;
+                        }
+                        let mut e = p(&format!("cifar10-{m}-true-labels"));
+                        e.augment = augment;
+                        e.weight_decay = if wd { 5e-4 } else { 0.0 };
+                        e.name = format!(
+                            "cifar10-{m}{}{}-true-labels",
+                            if augment { "-augment" } else { "" },
+                            if wd { "-weight-decay" } else { "" }
+                        );
+                        out.push(e);
+                    }
+                }
+                // Full Fashion-MNIST: the nightly's models.
+                for m in ["alexnet", "resnet18"] {
+                    for r in ["true-labels", "random-labels", "random-pixels"] {
+                        out.push(p(&format!("fashion-{m}-{r}")));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Checks every field that can be checked without data; errors name the field.
@@ -610,12 +741,39 @@ mod tests {
             0.1
         );
         assert!(Experiment::preset("cifar10-vgg-true-labels").is_err());
+        let e = Experiment::preset("cifar10-alexnet-corrupt-0.4").unwrap();
+        assert_eq!(e.randomization, Randomization::Corrupt(0.4));
+        assert!(Experiment::preset("fashion-cpu-corrupt-1.5").is_err());
+        assert_eq!(
+            Experiment::preset("fashion-cpu-weight-decay-true-labels")
+                .unwrap()
+                .weight_decay,
+            5e-4
+        );
     }
+
+    #[test]
+    fn suites_have_unique_valid_names() {
+        for scale in [Scale::Cpu, Scale::Gpu] {
+            let suite = Experiment::suite(scale);
+            let mut names: Vec<_> = suite.iter().map(|e| e.name.clone()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), suite.len(), "{scale:?}: duplicate names");
+            for e in &suite {
+                e.validate()
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            }
+        }
+        assert_eq!(Experiment::suite(Scale::Cpu).len(), 23);
+    }
+
+    type Mutation = Box<dyn Fn(&mut Experiment)>;
 
     #[test]
     fn invalid_configs_name_the_field() {
         let base = Experiment::preset("fashion-cpu-true-labels").unwrap();
-        let cases: Vec<(Box<dyn Fn(&mut Experiment)>, &str)> = vec![
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|e| e.randomization = Randomization::Corrupt(1.5)),
                 "invalid randomization",

@@ -1,11 +1,12 @@
 //! The `rethink` command line: it parses arguments into library calls and shows progress.
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rethink::data::{self, transform::Normalization, DatasetKind};
-use rethink::experiment::{self, Experiment, RunDir, RunOptions};
+use rethink::experiment::{self, Experiment, RunDir, RunOptions, Scale};
 use rethink::models::{self, ModelKind};
 use rethink::randomize::Randomization;
+use rethink::report;
 use rethink::train::{self, Preprocess, Stop};
 use std::path::PathBuf;
 
@@ -38,10 +39,34 @@ enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// Run the suite of a scale (Fig. 1a-c and a Table 1 grid), then write the report.
+    Reproduce(ReproduceArgs),
+    /// Write report.md, the figures and summary.json from the run directories under DIR.
+    Report {
+        /// A reproduce output directory (with runs/), or a folder of run directories.
+        dir: PathBuf,
+    },
     /// §4, Theorem 1: a two-layer ReLU net with 2n+d weights fitting n points exactly.
     Theorem(TheoremArgs),
     /// §5: the minimum-norm kernel interpolant (Gaussian kernel) on real images.
     Kernel(KernelArgs),
+}
+
+#[derive(Args)]
+struct ReproduceArgs {
+    /// cpu: Fashion-MNIST subsets, about 10 minutes on 2 cores; gpu: full data sets, every model.
+    #[arg(long, default_value = "cpu")]
+    scale: Scale,
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// auto, cpu, cuda or cuda:N
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the suite's run names and exit.
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(Args)]
@@ -396,6 +421,101 @@ fn data_cmd(action: DataAction) -> Result<()> {
     Ok(())
 }
 
+fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
+    let suite = report::suite(a.scale);
+    if a.list {
+        for e in &suite {
+            println!("{}", e.name);
+        }
+        return Ok(());
+    }
+    let device = train::parse_device(&a.device)?;
+    let multi = MultiProgress::new();
+    let overall = multi.add(ProgressBar::new(suite.len() as u64));
+    overall.set_style(
+        ProgressStyle::with_template("suite [{bar:30}] run {pos}/{len} ({elapsed}) {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let current = multi.add(bar(0, false));
+    let mut skipped = 0;
+    report::reproduce(
+        &suite,
+        &a.out,
+        device,
+        a.data_dir.as_deref(),
+        &mut |ev| match ev {
+            report::Event::Start {
+                index,
+                exp,
+                skipped: skip,
+                ..
+            } => {
+                overall.set_position(index as u64);
+                if skip {
+                    skipped += 1;
+                    overall.set_message(format!("{} already complete, skipped", exp.name));
+                    if multi.is_hidden() {
+                        println!("{}: already complete, skipped", exp.name);
+                    }
+                } else {
+                    overall.set_message(String::new());
+                    current.reset();
+                    current.set_length(exp.max_epochs as u64);
+                    current.set_prefix(exp.name.clone());
+                }
+            }
+            report::Event::Epoch(m) => {
+                current.set_position(m.epoch as u64);
+                current.set_message(format!(
+                    "train acc {:.3} test acc {:.3}",
+                    m.train_acc, m.test_acc
+                ));
+            }
+            report::Event::Done(s) => {
+                let line = format!(
+                    "{}: {:?}, train {:.4}, test {:.4}, {} epochs, {:.0} s",
+                    s.name, s.status, s.final_train_acc, s.final_test_acc, s.epochs, s.wall_s
+                );
+                // Without a terminal the bars are hidden: log plain lines instead.
+                if multi.is_hidden() {
+                    println!("{line}");
+                } else {
+                    let _ = multi.println(line);
+                }
+            }
+        },
+    )?;
+    overall.finish_and_clear();
+    current.finish_and_clear();
+    if skipped > 0 {
+        println!("{skipped} run(s) were already complete and were not redone");
+    }
+    report_cmd(&a.out)
+}
+
+fn report_cmd(dir: &std::path::Path) -> Result<()> {
+    let r = report::report(dir)?;
+    for w in &r.skipped {
+        eprintln!("warning: {w}");
+    }
+    for v in &r.verdicts {
+        println!(
+            "{}: {} ({})",
+            if v.holds { "holds" } else { "DOES NOT HOLD" },
+            v.claim,
+            v.measured
+        );
+    }
+    println!(
+        "wrote {} ({} runs, figures: {})",
+        dir.join("report.md").display(),
+        r.runs,
+        r.figures.join(", ")
+    );
+    Ok(())
+}
+
 fn theorem_cmd(a: TheoremArgs) -> Result<()> {
     use rethink::theory::expressivity;
     let (name, points, targets, classes) = match a.dataset {
@@ -501,6 +621,8 @@ fn main() {
         Command::Run(a) => run(a),
         Command::Models { json } => models_cmd(json),
         Command::Data { action } => data_cmd(action),
+        Command::Reproduce(a) => reproduce_cmd(a),
+        Command::Report { dir } => report_cmd(&dir),
         Command::Theorem(a) => theorem_cmd(a),
         Command::Kernel(a) => kernel_cmd(a),
     };
