@@ -13,7 +13,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test reproduce lint clean-libtorch
+.PHONY: setup libtorch data nextest build test reproduce lint bench bench-compare gpu-bundle clean-libtorch
 
 setup: libtorch data nextest
 
@@ -53,6 +53,31 @@ test: setup
 reproduce: setup
 	cargo build --release
 	./target/release/rethink reproduce --scale cpu --out $(OUT)
+
+# Criterion benchmarks (images/s per model, data pipeline, randomizations).
+bench: libtorch
+	cargo bench --bench train_step
+
+# Our training step against PyTorch eager on the same libtorch (the .libtorch wheel), per
+# model, interleaved, median of REPS; DEVICE=cuda on a GPU machine.
+REPS ?= 5
+DEVICE ?= cpu
+bench-compare: libtorch
+	@bin=$$(cargo bench --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); \
+	  test -n "$$bin" || { echo "could not build benches/throughput.rs" >&2; exit 1; }; \
+	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE)
+
+# A bundle for a lent GPU machine (see scripts/gpu-check.sh): release binaries built with
+# --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored gpu-bundle/.
+gpu-bundle: libtorch data
+	rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/data/fashion-mnist
+	cargo build --release --features gpu --bin rethink
+	cp target/release/rethink gpu-bundle/bin/
+	@t=$$(cargo test --release --features gpu --test claims --no-run 2>&1 | grep -o 'target/release/deps/claims-[0-9a-f]*' | tail -1); cp "$$t" gpu-bundle/bin/claims
+	@b=$$(cargo bench --features gpu --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); cp "$$b" gpu-bundle/bin/throughput
+	strip gpu-bundle/bin/*
+	cp $(FASHION_DEB_DIR)/*.gz gpu-bundle/data/fashion-mnist/
+	du -sh gpu-bundle
 
 lint: libtorch
 	cargo fmt --check

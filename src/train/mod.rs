@@ -212,6 +212,26 @@ fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
         .double_value(&[])
 }
 
+/// One SGD step: forward in train mode, fused log-softmax + NLL (libtorch's cross_entropy),
+/// backward, optimizer update. Nothing is copied to the host, so no step waits on the device.
+pub fn sgd_step(model: &dyn ModuleT, opt: &mut nn::Optimizer, x: &Tensor, y: &Tensor) {
+    let logits = model.forward_t(x, true);
+    let loss = logits.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
+    opt.backward_step(&loss);
+}
+
+/// The SGD optimizer the engine uses (momentum without dampening, L2 weight decay on every
+/// parameter, as PyTorch's `torch.optim.SGD`).
+pub fn sgd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<nn::Optimizer> {
+    Ok(nn::Sgd {
+        momentum,
+        dampening: 0.0,
+        wd: weight_decay,
+        nesterov: false,
+    }
+    .build(vs, lr)?)
+}
+
 /// The outcome of a training run.
 #[derive(Debug, Clone)]
 pub struct Trained {
@@ -233,13 +253,7 @@ pub fn train(
     }
     let device = vs.device();
     let start = Instant::now();
-    let mut opt = nn::Sgd {
-        momentum: cfg.momentum,
-        dampening: 0.0,
-        wd: cfg.weight_decay,
-        nesterov: false,
-    }
-    .build(vs, cfg.lr)?;
+    let mut opt = sgd(vs, cfg.lr, cfg.momentum, cfg.weight_decay)?;
     let n = data.train_len();
     let mut batch_rng = randomize::rng(cfg.seed, Stream::Batches);
     let mut aug_rng = randomize::rng(cfg.seed, Stream::Augmentation);
@@ -298,9 +312,7 @@ pub fn train(
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
             let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
-            let logits = model.forward_t(&x, true);
-            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
-            opt.backward_step(&loss);
+            sgd_step(model, &mut opt, &x, &y);
             step += 1;
             at += len;
         }

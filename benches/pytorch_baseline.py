@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""PyTorch eager baseline for `make bench-compare`: the same architectures, batch size,
+optimizer and data layout as rethink's benches/throughput.rs, measured the same way.
+
+Run with torch 2.11 from .libtorch:  PYTHONPATH=.libtorch python3 benches/pytorch_baseline.py --model mlp1x512
+Prints one JSON object.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self, d_in, depth, classes=10):
+        super().__init__()
+        dims = [d_in] + [512] * depth
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, dims[1:]))
+        self.out = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for layer in self.hidden:
+            x = F.relu(layer(x))
+        return self.out(x)
+
+
+class AlexNet(nn.Module):
+    """Zhang et al. 2017's small AlexNet: 1,387,786 parameters on 3x28x28."""
+
+    def __init__(self, c=3, s=28, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, 64, 5, padding=2)
+        self.conv2 = nn.Conv2d(64, 64, 5, padding=2)
+        self.pool = nn.MaxPool2d(3, 2, padding=1)
+        self.lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+        p = lambda n: (n + 2 - 3) // 2 + 1
+        self.fc1 = nn.Linear(64 * p(p(s)) ** 2, 384)
+        self.fc2 = nn.Linear(384, 192)
+        self.fc3 = nn.Linear(192, classes)
+
+    def forward(self, x):
+        x = self.lrn(self.pool(F.relu(self.conv1(x))))
+        x = self.lrn(self.pool(F.relu(self.conv2(x))))
+        x = x.flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class ConvModule(nn.Module):
+    def __init__(self, c_in, c_out, k, stride, padding, bn=True):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, stride, padding)
+        self.bn = nn.BatchNorm2d(c_out, affine=False) if bn else None
+
+    def forward(self, x):
+        x = self.conv(x)
+        return F.relu(self.bn(x) if self.bn is not None else x)
+
+
+class Inception(nn.Module):
+    """Zhang et al. 2017's small Inception: 1,649,402 parameters on 3x28x28."""
+
+    SPECS = [("inc", 32, 32), ("inc", 32, 48), ("down", 80), ("inc", 112, 48), ("inc", 96, 64),
+             ("inc", 80, 80), ("inc", 48, 96), ("down", 96), ("inc", 176, 160), ("inc", 176, 160)]
+
+    def __init__(self, c=3, classes=10, bn=True):
+        super().__init__()
+        self.stem = ConvModule(c, 96, 3, 1, 1, bn)
+        self.blocks = nn.ModuleList()
+        self.kinds = []
+        ch = 96
+        for spec in self.SPECS:
+            if spec[0] == "inc":
+                a, b = spec[1], spec[2]
+                self.blocks.append(nn.ModuleList([ConvModule(ch, a, 1, 1, 0, bn), ConvModule(ch, b, 3, 1, 1, bn)]))
+                ch = a + b
+            else:
+                self.blocks.append(nn.ModuleList([ConvModule(ch, spec[1], 3, 2, 0, bn)]))
+                ch += spec[1]
+            self.kinds.append(spec[0])
+        self.fc = nn.Linear(ch, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for kind, block in zip(self.kinds, self.blocks):
+            if kind == "inc":
+                x = torch.cat([block[0](x), block[1](x)], 1)
+            else:
+                x = torch.cat([block[0](x), F.max_pool2d(x, 3, 2)], 1)
+        return self.fc(x.mean((2, 3)))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = None
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (self.shortcut(x) if self.shortcut is not None else x))
+
+
+class ResNet18(nn.Module):
+    """ResNet18 for CIFAR: 11,173,962 parameters on 3x32x32."""
+
+    def __init__(self, c=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, ch = [], 64
+        for stage, width in enumerate([64, 128, 256, 512]):
+            for i in range(2):
+                layers.append(BasicBlock(ch, width, 2 if stage > 0 and i == 0 else 1))
+                ch = width
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def build(name):
+    if name == "mlp1x512":
+        return MLP(3 * 28 * 28, 1), (3, 28)
+    if name == "mlp3x512":
+        return MLP(3 * 28 * 28, 3), (3, 28)
+    if name == "alexnet":
+        return AlexNet(), (3, 28)
+    if name == "inception":
+        return Inception(), (3, 28)
+    if name == "inception-nobn":
+        return Inception(bn=False), (3, 28)
+    if name == "resnet18":
+        return ResNet18(), (3, 32)
+    raise SystemExit(f"unknown model {name}")
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--steps", type=int)
+    a = ap.parse_args()
+    device = torch.device("cuda" if a.device == "cuda" else "cpu")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(0)
+    model, (c, s) = build(a.model)
+    model = model.to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batch = 128
+    steps = a.steps or {"mlp1x512": 200, "mlp3x512": 200, "alexnet": 12}.get(a.model, 3)
+    x = torch.randn(batch, c, s, s, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step(x, y)
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(steps):
+        step(x, y)
+    sync(device)
+    step_ips = steps * batch / (time.perf_counter() - t)
+
+    epoch_ms = gemm = None
+    if a.model.startswith("mlp"):
+        n = 1000
+        xs = torch.randn(n, c, s, s, device=device)
+        ys = torch.randint(0, 10, (n,), device=device)
+        times = []
+        for e in range(12):
+            t = time.perf_counter()
+            perm = torch.randperm(n, device=device)
+            for at in range(0, n, batch):
+                idx = perm[at:at + batch]
+                step(xs[idx], ys[idx])
+            model.eval()
+            with torch.no_grad():
+                F.cross_entropy(model(xs), ys, reduction="sum")
+            model.train()
+            sync(device)
+            if e >= 2:
+                times.append((time.perf_counter() - t) * 1e3)
+        times.sort()
+        epoch_ms = times[len(times) // 2]
+        m = torch.randn(2048, 2048, device=device)
+        m @ m
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(10):
+            m @ m
+        sync(device)
+        gemm = 10 * 2 * 2048 ** 3 / (time.perf_counter() - t) / 1e9
+    print(json.dumps({
+        "impl": "pytorch",
+        "model": a.model,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "params": sum(p.numel() for p in model.parameters()),
+        "train_images_per_s": step_ips,
+        "epoch_ms": epoch_ms,
+        "gemm_gflops": gemm,
+    }))
+
+
+if __name__ == "__main__":
+    main()
