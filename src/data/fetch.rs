@@ -259,6 +259,67 @@ fn download_verified(
 mod tests {
     use super::*;
 
+    /// Serves `body` once per connection on 127.0.0.1, for `count` connections.
+    fn serve(body: Vec<u8>, count: usize) -> String {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(count) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(&body).unwrap();
+            }
+        });
+        format!("http://{addr}/f.gz")
+    }
+
+    #[test]
+    fn a_download_is_verified_before_it_is_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = super::super::idx::gzip(b"payload bytes");
+        let good = FileSpec {
+            name: "f.gz",
+            md5: Box::leak(md5_hex(&body).into_boxed_str()),
+            payload_md5: None,
+        };
+        let dest = dir.path().join("f.gz");
+        let mut seen = 0;
+        let v = download_verified(
+            &serve(body.clone(), 1),
+            &dest,
+            &good,
+            &mut |_, done, total| {
+                seen = done;
+                assert_eq!(total, Some(body.len() as u64));
+            },
+        )
+        .unwrap();
+        assert_eq!(v.path, dest);
+        assert_eq!(std::fs::read(&dest).unwrap(), body);
+        assert_eq!(seen, body.len() as u64);
+        assert!(!dir.path().join("f.partial").exists());
+
+        // A download whose checksum is wrong never appears under the real name.
+        let bad = FileSpec {
+            md5: "00000000000000000000000000000000",
+            ..good
+        };
+        let dest2 = dir.path().join("g.gz");
+        let e = download_verified(&serve(body, 1), &dest2, &bad, &mut |_, _, _| {}).unwrap_err();
+        assert!(e.to_string().contains("md5 mismatch"), "{e}");
+        assert!(!dest2.exists() && !dir.path().join("g.partial").exists());
+    }
+
     #[test]
     fn md5_matches_rfc1321_vectors() {
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");

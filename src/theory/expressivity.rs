@@ -105,6 +105,9 @@ pub fn dedup(points: &[Vec<f64>], targets: &[f64]) -> Dedup {
     out
 }
 
+/// A direction's smallest relative gap, the direction, and the sorted (projection, index).
+type Candidate = (f64, Vec<f64>, Vec<(f64, usize)>);
+
 /// Builds the network of Theorem 1 for `points` (n rows of d values) and `targets`.
 ///
 /// Fails, naming the points, when two are identical (no direction separates them), and
@@ -135,7 +138,7 @@ pub fn construct(points: &[Vec<f64>], targets: &[f64], seed: u64) -> Result<Fit>
         )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut best: Option<(f64, Vec<f64>, Vec<(f64, usize)>)> = None;
+    let mut best: Option<Candidate> = None;
     let mut attempts = 0;
     for _ in 0..8 {
         attempts += 1;
