@@ -662,6 +662,39 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Trains `exp` into this directory: `config.json` first, `metrics.jsonl` rewritten after
+    /// every epoch (so an interrupted run keeps what it measured), `summary.json` at the end.
+    /// `on_epoch` sees each epoch too, for progress display.
+    pub fn train(
+        &self,
+        exp: &Experiment,
+        device: Device,
+        data_dir: Option<&Path>,
+        on_epoch: &mut dyn FnMut(&EpochMetrics),
+    ) -> Result<RunRecord> {
+        self.write_config(exp)?;
+        let mut seen = Vec::new();
+        let mut write_err = None;
+        let opts = RunOptions {
+            device,
+            data_dir: data_dir.map(Path::to_path_buf),
+            on_epoch: Box::new(|m: &EpochMetrics| {
+                on_epoch(m);
+                seen.push(m.clone());
+                if let Err(e) = self.write_metrics(&seen) {
+                    write_err.get_or_insert(e);
+                }
+            }),
+        };
+        let rec = run_with(exp, opts);
+        if let Some(e) = write_err {
+            return Err(e);
+        }
+        let rec = rec?;
+        self.write_summary(&rec)?;
+        Ok(rec)
+    }
+
     pub fn write_config(&self, exp: &Experiment) -> Result<()> {
         let p = self.path.join("config.json");
         write_atomic(&p, &to_json(&p, exp)?)

@@ -3,7 +3,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rethink::data::{self, transform::Normalization, DatasetKind};
-use rethink::experiment::{self, Experiment, RunDir, RunOptions, Scale};
+use rethink::experiment::{Experiment, RunDir, Scale};
 use rethink::models::{self, ModelKind};
 use rethink::randomize::Randomization;
 use rethink::report;
@@ -271,33 +271,17 @@ fn run(a: RunArgs) -> Result<()> {
     let out = a.out.clone().expect("clap requires --out");
     let device = train::parse_device(&a.device)?;
     let dir = RunDir::create(&out, a.force)?;
-    dir.write_config(&exp)?;
     let pb = bar(exp.max_epochs as u64, a.quiet);
     pb.set_prefix(exp.name.clone());
-    let mut seen = Vec::new();
-    let mut write_err = None;
-    let opts = RunOptions {
-        device,
-        data_dir: a.data_dir.clone(),
-        on_epoch: Box::new(|m| {
-            pb.set_position(m.epoch as u64);
-            pb.set_message(format!(
-                "train acc {:.3} test acc {:.3} loss {:.4}",
-                m.train_acc, m.test_acc, m.train_loss
-            ));
-            seen.push(m.clone());
-            if let Err(e) = dir.write_metrics(&seen) {
-                write_err.get_or_insert(e);
-            }
-        }),
-    };
-    let rec = experiment::run_with(&exp, opts);
+    let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
+        pb.set_position(m.epoch as u64);
+        pb.set_message(format!(
+            "train acc {:.3} test acc {:.3} loss {:.4}",
+            m.train_acc, m.test_acc, m.train_loss
+        ));
+    });
     pb.finish_and_clear();
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
     let rec = rec?;
-    dir.write_summary(&rec)?;
     let s = &rec.summary;
     println!(
         "{}: {:?} after {} epochs ({} steps, {:.1} s on {}): train acc {:.4}, test acc {:.4}, epochs to fit {}",

@@ -4,7 +4,7 @@ pub mod figures;
 
 use crate::claims::{self, Run};
 use crate::error::{Error, Result};
-use crate::experiment::{self, Experiment, RunDir, RunOptions, Scale, Summary};
+use crate::experiment::{self, Experiment, RunDir, Scale, Summary};
 use crate::randomize::Randomization;
 use crate::train::EpochMetrics;
 use figures::{Chart, Series};
@@ -60,27 +60,7 @@ pub fn reproduce(
             continue;
         }
         let dir = RunDir::create(&path, true)?;
-        dir.write_config(exp)?;
-        let mut seen = Vec::new();
-        let mut write_err = None;
-        let rec = {
-            let opts = RunOptions {
-                device,
-                data_dir: data_dir.map(Path::to_path_buf),
-                on_epoch: Box::new(|m: &EpochMetrics| {
-                    on_event(Event::Epoch(m));
-                    seen.push(m.clone());
-                    if let Err(e) = dir.write_metrics(&seen) {
-                        write_err.get_or_insert(e);
-                    }
-                }),
-            };
-            experiment::run_with(exp, opts)?
-        };
-        if let Some(e) = write_err {
-            return Err(e);
-        }
-        dir.write_summary(&rec)?;
+        let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
         on_event(Event::Done(&rec.summary));
     }
     Ok(())

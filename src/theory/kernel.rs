@@ -87,24 +87,27 @@ impl Interpolant {
 
     /// The largest |f(x_i) − y_i| over the training set: how exactly it interpolates.
     pub fn max_train_residual(&self, labels: &Tensor) -> f64 {
-        let classes = self.alpha.size()[1];
-        let y = labels
-            .to_kind(Kind::Int64)
-            .one_hot(classes)
-            .to_kind(Kind::Double)
-            .to_device(self.x.device());
-        (self.scores(&self.x) - y).abs().max().double_value(&[])
+        (self.scores(&self.x) - self.one_hot(labels))
+            .abs()
+            .max()
+            .double_value(&[])
     }
 
     /// The RKHS norm √tr(αᵀ K α), computed as √tr(αᵀ Y) since K α = Y.
     pub fn rkhs_norm(&self, labels: &Tensor) -> f64 {
-        let classes = self.alpha.size()[1];
-        let y = labels
+        (&self.alpha * self.one_hot(labels))
+            .sum(Kind::Double)
+            .double_value(&[])
+            .sqrt()
+    }
+
+    /// The targets Y: one-hot rows, f64, on the solution's device.
+    fn one_hot(&self, labels: &Tensor) -> Tensor {
+        labels
             .to_kind(Kind::Int64)
-            .one_hot(classes)
+            .one_hot(self.alpha.size()[1])
             .to_kind(Kind::Double)
-            .to_device(self.x.device());
-        (&self.alpha * y).sum(Kind::Double).double_value(&[]).sqrt()
+            .to_device(self.x.device())
     }
 
     pub fn device(&self) -> Device {

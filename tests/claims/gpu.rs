@@ -30,18 +30,15 @@ fn gpu_band(name: &str) -> f64 {
 fn run_full(preset: &str, tweak: impl FnOnce(&mut Experiment)) -> RunRecord {
     let mut e = Experiment::preset(preset).unwrap();
     tweak(&mut e);
-    let rec = experiment::run(&e, device()).unwrap();
     // The nightly workflow sets RETHINK_RESULTS_DIR and runs `rethink report` over it.
-    if let Some(dir) = std::env::var_os("RETHINK_RESULTS_DIR") {
-        let rd = experiment::RunDir::create(
-            &std::path::Path::new(&dir).join("runs").join(&e.name),
-            true,
-        )
-        .unwrap();
-        rd.write_config(&e).unwrap();
-        rd.write_metrics(&rec.metrics).unwrap();
-        rd.write_summary(&rec).unwrap();
-    }
+    let rec = match std::env::var_os("RETHINK_RESULTS_DIR") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join("runs").join(&e.name);
+            let rd = experiment::RunDir::create(&path, true).unwrap();
+            rd.train(&e, device(), None, &mut |_| {}).unwrap()
+        }
+        None => experiment::run(&e, device()).unwrap(),
+    };
     eprintln!(
         "{}: train {:.4} test {:.4} best {:.4} epochs {} fit {:?} in {:.0} s on {}",
         e.name,
