@@ -218,7 +218,9 @@ pub struct ReportSummary {
     pub per_run: BTreeMap<String, serde_json::Value>,
 }
 
-fn paper_row(model: &str, augment: bool, wd: bool, random: bool) -> Option<(f64, f64)> {
+/// The paper's Table 1 (CIFAR-10) row for a model with random crop / weight decay / random
+/// labels on or off: (train, test) accuracy as fractions.
+pub fn paper_row(model: &str, augment: bool, wd: bool, random: bool) -> Option<(f64, f64)> {
     let g: serde_json::Value = serde_json::from_str(PAPER).ok()?;
     g["table1_cifar10"]["rows"]
         .as_array()?

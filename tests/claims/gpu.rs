@@ -55,15 +55,7 @@ fn run_full(preset: &str, tweak: impl FnOnce(&mut Experiment)) -> RunRecord {
 
 /// The paper's Table 1 test accuracy (percent) for a CIFAR-10 row.
 fn paper_test_acc(model: &str, crop: bool, wd: bool, random: bool) -> Option<f64> {
-    let g = golden("paper.json");
-    g["table1_cifar10"]["rows"]
-        .as_array()?
-        .iter()
-        .find_map(|r| {
-            let r = r.as_array()?;
-            (r[0] == model && r[2] == crop && r[3] == wd && r[4] == random)
-                .then(|| r[6].as_f64())?
-        })
+    rethink::report::paper_row(model, crop, wd, random).map(|(_, test)| test * 100.0)
 }
 
 fn trains_to(rec: &RunRecord, min: f64) -> Result<()> {
