@@ -7,6 +7,7 @@ Prints one JSON object.
 """
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -165,7 +166,9 @@ def main():
     model = model.to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batch = 128
-    steps = a.steps or {"mlp1x512": 200, "mlp3x512": 200, "alexnet": 12}.get(a.model, 3)
+    # Median over timed windows of `per` steps, as benches/throughput.rs.
+    windows, per = {"mlp1x512": (7, 50), "mlp3x512": (7, 50), "alexnet": (7, 2)}.get(a.model, (5, 1))
+    per = a.steps or per
     x = torch.randn(batch, c, s, s, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
 
@@ -177,12 +180,15 @@ def main():
 
     for _ in range(3):
         step(x, y)
-    sync(device)
-    t = time.perf_counter()
-    for _ in range(steps):
-        step(x, y)
-    sync(device)
-    step_ips = steps * batch / (time.perf_counter() - t)
+    rates = []
+    for _ in range(windows):
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(per):
+            step(x, y)
+        sync(device)
+        rates.append(per * batch / (time.perf_counter() - t))
+    step_ips = statistics.median(rates)
 
     epoch_ms = gemm = None
     if a.model.startswith("mlp"):
@@ -203,19 +209,21 @@ def main():
             sync(device)
             if e >= 2:
                 times.append((time.perf_counter() - t) * 1e3)
-        times.sort()
-        epoch_ms = times[len(times) // 2]
+        epoch_ms = statistics.median(times)
         m = torch.randn(2048, 2048, device=device)
         m @ m
-        sync(device)
-        t = time.perf_counter()
-        for _ in range(10):
+        rates = []
+        for _ in range(7):
+            sync(device)
+            t = time.perf_counter()
             m @ m
-        sync(device)
-        gemm = 10 * 2 * 2048 ** 3 / (time.perf_counter() - t) / 1e9
+            sync(device)
+            rates.append(2 * 2048 ** 3 / (time.perf_counter() - t) / 1e9)
+        gemm = statistics.median(rates)
     print(json.dumps({
         "impl": "pytorch",
         "model": a.model,
+        "engine": "autograd",
         "device": str(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -3,6 +3,7 @@
 //! them side by side. Prints one JSON object.
 //!
 //! cargo bench --bench throughput -- --model mlp1x512 [--device cpu|cuda] [--steps N]
+//!     [--engine autograd]   (the autograd step even where the engine has a fused one)
 use rethink::models::{self, ModelKind};
 use rethink::train;
 use std::time::Instant;
@@ -19,6 +20,11 @@ fn sync(d: Device) {
     if let Device::Cuda(i) = d {
         tch::Cuda::synchronize(i as i64);
     }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }
 
 fn main() {
@@ -43,29 +49,38 @@ fn main() {
         (3, 28)
     };
     let batch = 128i64;
-    let steps: usize = arg("--steps")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(match kind {
-            ModelKind::Mlp1x512 | ModelKind::Mlp3x512 => 200,
-            ModelKind::Alexnet => 12,
-            _ => 3,
-        });
+    // The step rate is the median over timed windows of `per` steps, which shrugs off the
+    // bursts of noise a shared machine has; `--steps` sets `per`.
+    let (windows, per) = match kind {
+        ModelKind::Mlp1x512 | ModelKind::Mlp3x512 => (7, 50),
+        ModelKind::Alexnet => (7, 2),
+        _ => (5, 1),
+    };
+    let per: usize = arg("--steps").and_then(|v| v.parse().ok()).unwrap_or(per);
     tch::manual_seed(0);
     let vs = nn::VarStore::new(device);
     let m = models::build(&vs.root(), kind, &models::Config::new(c, s, 10)).unwrap();
-    let mut opt = train::sgd(&vs, 0.01, 0.9, 0.0).unwrap();
+    let mut opt = match arg("--engine").as_deref() {
+        Some("autograd") => train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0),
+        _ => train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0),
+    }
+    .unwrap();
     let x = Tensor::randn([batch, c, s, s], (Kind::Float, device));
     let y = Tensor::randint(10, [batch], (Kind::Int64, device));
     for _ in 0..3 {
-        train::sgd_step(m.as_ref(), &mut opt, &x, &y);
+        opt.step(m.as_ref(), &x, &y);
     }
-    sync(device);
-    let t = Instant::now();
-    for _ in 0..steps {
-        train::sgd_step(m.as_ref(), &mut opt, &x, &y);
+    let mut rates = Vec::new();
+    for _ in 0..windows {
+        sync(device);
+        let t = Instant::now();
+        for _ in 0..per {
+            opt.step(m.as_ref(), &x, &y);
+        }
+        sync(device);
+        rates.push((per as f64 * batch as f64) / t.elapsed().as_secs_f64());
     }
-    sync(device);
-    let step_ips = (steps as f64 * batch as f64) / t.elapsed().as_secs_f64();
+    let step_ips = median(rates);
 
     // A CPU-scale epoch for the MLPs: 1,000 images in batches of 128 (the last one partial),
     // then an eval pass over them, data resident on the device; and the GEMM floor.
@@ -83,9 +98,8 @@ fn main() {
             while at < n {
                 let len = batch.min(n - at);
                 let idx = perm.narrow(0, at, len);
-                train::sgd_step(
+                opt.step(
                     m.as_ref(),
-                    &mut opt,
                     &xs.index_select(0, &idx),
                     &ys.index_select(0, &idx),
                 );
@@ -97,17 +111,18 @@ fn main() {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
-        times.sort_by(f64::total_cmp);
-        epoch_ms = Some(times[times.len() / 2]);
+        epoch_ms = Some(median(times));
         let a = Tensor::randn([2048, 2048], (Kind::Float, device));
         let _ = a.matmul(&a);
-        sync(device);
-        let t = Instant::now();
-        for _ in 0..10 {
+        let mut rates = Vec::new();
+        for _ in 0..7 {
+            sync(device);
+            let t = Instant::now();
             let _ = a.matmul(&a);
+            sync(device);
+            rates.push(2.0 * 2048f64.powi(3) / t.elapsed().as_secs_f64() / 1e9);
         }
-        sync(device);
-        gemm_gflops = Some(10.0 * 2.0 * 2048f64.powi(3) / t.elapsed().as_secs_f64() / 1e9);
+        gemm_gflops = Some(median(rates));
     }
     let params: i64 = vs
         .trainable_variables()
@@ -119,6 +134,7 @@ fn main() {
         serde_json::json!({
             "impl": "rethink",
             "model": kind.name(),
+            "engine": opt.name(),
             "device": train::device_name(device),
             "threads": tch::get_num_threads(),
             "params": params,

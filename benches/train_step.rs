@@ -48,15 +48,25 @@ fn bench_models(c: &mut Criterion) {
             let (ch, s) = shape(kind);
             let vs = nn::VarStore::new(device);
             let m = models::build(&vs.root(), kind, &models::Config::new(ch, s, 10)).unwrap();
-            let mut opt = train::sgd(&vs, 0.01, 0.9, 0.0).unwrap();
             let x = Tensor::randn([BATCH, ch, s, s], (Kind::Float, device));
             let y = Tensor::randint(10, [BATCH], (Kind::Int64, device));
-            g.bench_function(BenchmarkId::new("train_step", kind.name()), |b| {
-                b.iter(|| {
-                    train::sgd_step(m.as_ref(), &mut opt, &x, &y);
-                    sync(device);
-                })
-            });
+            // The engine's step (fused for the MLPs) and, where that differs, autograd's.
+            let mut opts = vec![train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0).unwrap()];
+            if opts[0].name() != "autograd" {
+                opts.push(train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0).unwrap());
+            }
+            for mut opt in opts {
+                let name = match opt.name() {
+                    "autograd" if kind.name().starts_with("mlp") => "train_step_autograd",
+                    _ => "train_step",
+                };
+                g.bench_function(BenchmarkId::new(name, kind.name()), |b| {
+                    b.iter(|| {
+                        opt.step(m.as_ref(), &x, &y);
+                        sync(device);
+                    })
+                });
+            }
             g.bench_function(BenchmarkId::new("eval", kind.name()), |b| {
                 b.iter(|| {
                     let (loss, _, _) = train::evaluate(m.as_ref(), &x, &y);

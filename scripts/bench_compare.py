@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """`make bench-compare`: rethink (tch) against PyTorch eager on the same libtorch, per model.
 
-Both sides run in this one invocation, interleaved (ours, theirs, ours, ...), each
-measurement in a fresh process, and the table reports the median of the repetitions.
+Both sides run in this one invocation, interleaved (ours, theirs, theirs, ours, ...: the
+order alternates), each measurement in a fresh process, and the table reports the median of
+the repetitions with their range.
 Usage: scripts/bench_compare.py [--reps 5] [--device cpu|cuda] [--models mlp1x512,...]
 """
 import argparse
@@ -13,12 +14,24 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MLP_EPOCH_GFLOP = {
-    # train (forward + backward = 3x forward) plus an eval forward over 1,000 3x28x28 images:
-    # 4 passes x 2 FLOP per multiply-add x parameters (weights) x 1,000 images.
-    "mlp1x512": 4 * 2 * (2352 * 512 + 512 * 10) * 1000 / 1e9,
-    "mlp3x512": 4 * 2 * (2352 * 512 + 2 * 512 * 512 + 512 * 10) * 1000 / 1e9,
+MLP_LAYERS = {
+    # (inputs, outputs) of each linear layer on 3x28x28 images.
+    "mlp1x512": [(2352, 512), (512, 10)],
+    "mlp3x512": [(2352, 512), (512, 512), (512, 512), (512, 10)],
 }
+
+
+def mlp_epoch_gflop(model, images=1000):
+    """An epoch of training on `images` images plus one eval pass over them, in GFLOP
+    (2 FLOP per multiply-add), counted two ways:
+    - "issue": the issue's convention, 4 passes over every weight (forward, 2x backward, eval);
+    - "performed": what the step actually computes: forward, the weight gradients, the input
+      gradients of every layer but the first (the images need none), and the eval forward.
+    """
+    macs = [i * o for i, o in MLP_LAYERS[model]]
+    issue = 4 * 2 * sum(macs) * images / 1e9
+    performed = (3 * 2 * sum(macs) + 2 * sum(macs[1:])) * images / 1e9
+    return {"issue": issue, "performed": performed}
 
 
 def run(cmd, env=None):
@@ -38,25 +51,47 @@ def main():
     ours_bin = a.ours
     rows = []
     for model in a.models.split(","):
-        ours, theirs = [], []
-        for _ in range(a.reps):
-            ours.append(run([ours_bin, "--model", model, "--device", a.device]))
-            theirs.append(run([sys.executable, "benches/pytorch_baseline.py", "--model", model, "--device", a.device], env))
+        ours, theirs, ours_autograd = [], [], []
+        for rep in range(a.reps):
+            # Alternate which side goes first, so that neither always follows the other.
+            sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device])),
+                     lambda: theirs.append(run([sys.executable, "benches/pytorch_baseline.py", "--model", model,
+                                                "--device", a.device], env))]
+            for side in sides[::1 if rep % 2 == 0 else -1]:
+                side()
+            if ours[-1]["engine"] != "autograd":
+                # The same model through our autograd path, to show what the fused step buys.
+                ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"]))
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
-        row = {"model": model, "ours_images_per_s": o, "pytorch_images_per_s": t, "ratio": o / t}
-        if model in MLP_EPOCH_GFLOP:
+        row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,
+               "pytorch_images_per_s": t, "ratio": o / t}
+        if ours_autograd:
+            oa = med(ours_autograd, "train_images_per_s")
+            row.update({"ours_autograd_images_per_s": oa, "autograd_ratio": oa / t})
+        if model in MLP_LAYERS:
             oe, te = med(ours, "epoch_ms"), med(theirs, "epoch_ms")
             gemm = statistics.median([x["gemm_gflops"] for x in ours + theirs])
-            floor_ms = MLP_EPOCH_GFLOP[model] / gemm * 1e3
-            row.update({"ours_epoch_ms": oe, "pytorch_epoch_ms": te, "gemm_gflops": gemm,
-                        "floor_ms": floor_ms, "ours_fraction_of_floor": floor_ms / oe})
+            flop = mlp_epoch_gflop(model)
+            row.update({"ours_epoch_ms": oe, "pytorch_epoch_ms": te, "gemm_gflops": gemm})
+            for k, g in flop.items():
+                floor_ms = g / gemm * 1e3
+                row.update({f"floor_ms_{k}": floor_ms, f"ours_fraction_of_floor_{k}": floor_ms / oe,
+                            f"pytorch_fraction_of_floor_{k}": floor_ms / te})
         rows.append(row)
         print(f"\n{model} ({a.device}, threads {ours[0]['threads']}, median of {a.reps}, interleaved)")
-        print(f"  train step images/s: rethink {o:9.1f}   pytorch eager {t:9.1f}   ratio {o / t:5.2f}")
-        if "floor_ms" in row:
-            print(f"  epoch (1,000 train + eval): rethink {row['ours_epoch_ms']:.2f} ms, pytorch {row['pytorch_epoch_ms']:.2f} ms; "
-                  f"GEMM {row['gemm_gflops']:.0f} GFLOP/s -> floor {row['floor_ms']:.2f} ms; rethink at {100 * row['ours_fraction_of_floor']:.0f}% of the floor")
+        rng = lambda xs: f"[{min(x['train_images_per_s'] for x in xs):.1f}-{max(x['train_images_per_s'] for x in xs):.1f}]"
+        row.update({"ours_all": [x["train_images_per_s"] for x in ours],
+                    "pytorch_all": [x["train_images_per_s"] for x in theirs]})
+        print(f"  train step images/s: rethink ({row['engine']}) {o:9.1f} {rng(ours)}   "
+              f"pytorch eager {t:9.1f} {rng(theirs)}   ratio {o / t:5.2f}")
+        if ours_autograd:
+            print(f"  rethink through autograd: {oa:9.1f} images/s, ratio {oa / t:5.2f}")
+        if "gemm_gflops" in row:
+            print(f"  epoch (1,000 train + eval): rethink {oe:.2f} ms, pytorch {te:.2f} ms; GEMM {gemm:.0f} GFLOP/s")
+            for k in flop:
+                print(f"    floor counting {k} FLOPs: {row[f'floor_ms_{k}']:.2f} ms; rethink at "
+                      f"{100 * row[f'ours_fraction_of_floor_{k}']:.0f}%, pytorch at {100 * row[f'pytorch_fraction_of_floor_{k}']:.0f}% of it")
     print("\n" + json.dumps(rows))
 
 

@@ -44,19 +44,21 @@ impl AlexNet {
     }
 
     fn block(x: &Tensor, conv: &nn::Conv2D, lrn: &Lrn) -> Tensor {
-        let x = x.apply(conv).relu(); // [N, 64, S, S]
+        let x = x.apply(conv).relu_(); // [N, 64, S, S]
         let x = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false); // [N, 64, ceil(S/2), ceil(S/2)]
         lrn.forward(&x)
     }
 }
+
+impl super::Model for AlexNet {}
 
 impl ModuleT for AlexNet {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let x = Self::block(xs, &self.conv1, &self.lrn1); // [N, 64, 14, 14] on 28×28
         let x = Self::block(&x, &self.conv2, &self.lrn2); // [N, 64, 7, 7]
         let x = x.flatten(1, -1); // [N, 3136]
-        let x = x.dropout(self.dropout, train).apply(&self.fc1).relu(); // [N, 384]
-        let x = x.dropout(self.dropout, train).apply(&self.fc2).relu(); // [N, 192]
+        let x = x.dropout(self.dropout, train).apply(&self.fc1).relu_(); // [N, 384]
+        let x = x.dropout(self.dropout, train).apply(&self.fc2).relu_(); // [N, 192]
         x.apply(&self.fc3) // [N, classes]
     }
 }

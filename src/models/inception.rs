@@ -43,10 +43,11 @@ impl ConvModule {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let x = x.apply(&self.conv);
+        // ReLU in place: neither the convolution nor batch norm needs its output for backward.
+        let mut x = x.apply(&self.conv);
         match &self.bn {
-            Some(bn) => x.apply_t(bn, train).relu(),
-            None => x.relu(),
+            Some(bn) => x.apply_t(bn, train).relu_(),
+            None => x.relu_(),
         }
     }
 }
@@ -126,6 +127,8 @@ impl Inception {
         }
     }
 }
+
+impl super::Model for Inception {}
 
 impl ModuleT for Inception {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {

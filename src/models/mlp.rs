@@ -36,11 +36,24 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// The linear layers in order, the output layer last.
+    pub fn layers(&self) -> impl Iterator<Item = &nn::Linear> {
+        self.hidden.iter().chain(std::iter::once(&self.out))
+    }
+}
+
+impl super::Model for Mlp {
+    fn as_plain_mlp(&self) -> Option<&Mlp> {
+        (self.dropout == 0.0 && self.layers().all(|l| l.bs.is_some())).then_some(self)
+    }
+}
+
 impl ModuleT for Mlp {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let mut x = xs.flatten(1, -1); // [N, C·H·W]
         for layer in &self.hidden {
-            x = x.dropout(self.dropout, train).apply(layer).relu(); // [N, 512]
+            x = x.dropout(self.dropout, train).apply(layer).relu_(); // [N, 512]
         }
         x.apply(&self.out) // [N, classes]
     }

@@ -131,8 +131,17 @@ impl Config {
     }
 }
 
+/// A built architecture: a `ModuleT`, plus what the training engine may ask of it.
+pub trait Model: ModuleT {
+    /// The plain MLP behind this model (no dropout, every layer with a bias), which the
+    /// engine trains with its fused step (`train::fused`); `None` for everything else.
+    fn as_plain_mlp(&self) -> Option<&mlp::Mlp> {
+        None
+    }
+}
+
 /// Builds `kind` under `p`. The model maps `[N, C, S, S]` images to `[N, classes]` logits.
-pub fn build(p: &nn::Path, kind: ModelKind, cfg: &Config) -> Result<Box<dyn ModuleT>> {
+pub fn build(p: &nn::Path, kind: ModelKind, cfg: &Config) -> Result<Box<dyn Model>> {
     cfg.validate(kind)?;
     Ok(match kind {
         ModelKind::Mlp1x512 => Box::new(mlp::Mlp::new(p, cfg, 1)),

@@ -43,13 +43,13 @@ impl BasicBlock {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let y = x.apply(&self.conv1).apply_t(&self.bn1, train).relu();
+        let y = x.apply(&self.conv1).apply_t(&self.bn1, train).relu_();
         let y = y.apply(&self.conv2).apply_t(&self.bn2, train);
         let s = match &self.shortcut {
             Some((c, bn)) => x.apply(c).apply_t(bn, train),
             None => x.shallow_clone(),
         };
-        (y + s).relu()
+        (y + s).relu_()
     }
 }
 
@@ -89,9 +89,11 @@ impl ResNet18 {
     }
 }
 
+impl super::Model for ResNet18 {}
+
 impl ModuleT for ResNet18 {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, train).relu(); // [N, 64, S, S]
+        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, train).relu_(); // [N, 64, S, S]
         for b in &self.blocks {
             x = b.forward_t(&x, train);
         } // [N, 512, S/8, S/8]

@@ -1,12 +1,15 @@
 //! The training engine: SGD with momentum over a data set that stays on its device, with
 //! every example visited each epoch (the last partial batch is kept: an example never
 //! trained on cannot be memorized) and metrics measured in eval mode after every epoch.
+//! Plain MLPs take the fused step of `fused`; every other model goes through autograd.
+pub mod fused;
 pub mod schedule;
 
 pub use schedule::Schedule;
 
 use crate::data::transform::{self, Normalization};
 use crate::error::{Error, Result};
+use crate::models::Model;
 use crate::randomize::{self, Stream};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -212,24 +215,78 @@ fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
         .double_value(&[])
 }
 
-/// One SGD step: forward in train mode, fused log-softmax + NLL (libtorch's cross_entropy),
-/// backward, optimizer update. Nothing is copied to the host, so no step waits on the device.
-pub fn sgd_step(model: &dyn ModuleT, opt: &mut nn::Optimizer, x: &Tensor, y: &Tensor) {
-    let logits = model.forward_t(x, true);
-    let loss = logits.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
-    opt.backward_step(&loss);
+/// The engine's SGD: momentum without dampening and L2 weight decay on every parameter, as
+/// PyTorch's `torch.optim.SGD`, on the mean cross-entropy of each batch.
+#[derive(Debug)]
+pub enum Optimizer {
+    /// Forward in train mode, libtorch's fused cross-entropy (log-softmax + NLL), autograd,
+    /// then libtorch's `torch::optim::SGD`, whose `zero_grad` sets gradients to none.
+    Autograd(nn::Optimizer),
+    /// The same SGD for plain MLPs, written out layer by layer without autograd
+    /// (`fused::MlpSgd`): fewer passes over the weights.
+    FusedMlp(fused::MlpSgd),
 }
 
-/// The SGD optimizer the engine uses (momentum without dampening, L2 weight decay on every
-/// parameter, as PyTorch's `torch.optim.SGD`).
-pub fn sgd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<nn::Optimizer> {
-    Ok(nn::Sgd {
-        momentum,
-        dampening: 0.0,
-        wd: weight_decay,
-        nesterov: false,
+impl Optimizer {
+    /// The fused step when `model` is a plain MLP (no dropout), autograd for everything else.
+    pub fn sgd(
+        model: &dyn Model,
+        vs: &nn::VarStore,
+        lr: f64,
+        momentum: f64,
+        weight_decay: f64,
+    ) -> Result<Self> {
+        match model.as_plain_mlp() {
+            Some(mlp) => Ok(Optimizer::FusedMlp(fused::MlpSgd::new(
+                mlp.layers(),
+                lr,
+                momentum,
+                weight_decay,
+            ))),
+            None => Self::autograd(vs, lr, momentum, weight_decay),
+        }
     }
-    .build(vs, lr)?)
+
+    /// Autograd and libtorch's SGD over every trainable variable of `vs`, for any model.
+    pub fn autograd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
+        Ok(Optimizer::Autograd(
+            nn::Sgd {
+                momentum,
+                dampening: 0.0,
+                wd: weight_decay,
+                nesterov: false,
+            }
+            .build(vs, lr)?,
+        ))
+    }
+
+    /// `autograd` or `fused-mlp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Autograd(_) => "autograd",
+            Optimizer::FusedMlp(_) => "fused-mlp",
+        }
+    }
+
+    pub fn set_lr(&mut self, lr: f64) {
+        match self {
+            Optimizer::Autograd(o) => o.set_lr(lr),
+            Optimizer::FusedMlp(o) => o.set_lr(lr),
+        }
+    }
+
+    /// One SGD step of `model` on the batch `(x, y)`. Nothing is copied to the host, so no
+    /// step waits on the device.
+    pub fn step(&mut self, model: &dyn ModuleT, x: &Tensor, y: &Tensor) {
+        match self {
+            Optimizer::Autograd(opt) => {
+                let logits = model.forward_t(x, true);
+                let loss = logits.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
+                opt.backward_step(&loss);
+            }
+            Optimizer::FusedMlp(opt) => opt.step(x, y),
+        }
+    }
 }
 
 /// The outcome of a training run.
@@ -242,7 +299,7 @@ pub struct Trained {
 /// Trains `model` (whose parameters live in `vs`) on `data`. `on_epoch` sees every epoch's
 /// metrics as they are measured, epoch 0 (the untrained model) included.
 pub fn train(
-    model: &dyn ModuleT,
+    model: &dyn Model,
     vs: &nn::VarStore,
     data: &Prepared,
     cfg: &TrainConfig,
@@ -253,7 +310,7 @@ pub fn train(
     }
     let device = vs.device();
     let start = Instant::now();
-    let mut opt = sgd(vs, cfg.lr, cfg.momentum, cfg.weight_decay)?;
+    let mut opt = Optimizer::sgd(model, vs, cfg.lr, cfg.momentum, cfg.weight_decay)?;
     let n = data.train_len();
     let mut batch_rng = randomize::rng(cfg.seed, Stream::Batches);
     let mut aug_rng = randomize::rng(cfg.seed, Stream::Augmentation);
@@ -312,7 +369,7 @@ pub fn train(
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
             let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
-            sgd_step(model, &mut opt, &x, &y);
+            opt.step(model, &x, &y);
             step += 1;
             at += len;
         }
