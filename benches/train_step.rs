@@ -114,5 +114,11 @@ fn bench_data(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_models, bench_data);
+// No plots: criterion's plotters backend needs a system font, which CI machines and this
+// project's build machine lack (it panics with FontUnavailable); the numbers are all printed.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_models, bench_data
+}
 criterion_main!(benches);

@@ -25,4 +25,4 @@ start=$(date +%s)
 "$b/claims" --exact "$filter" --nocapture 2>&1 | tee "$out/test.log" || echo "TEST FAILED" | tee -a "$out/test.log"
 echo "test wall seconds: $(( $(date +%s) - start ))" | tee -a "$out/test.log"
 # Throughput against PyTorch eager on CUDA.
-python3 scripts/bench_compare.py --ours "$b/throughput" --reps 3 --device cuda --models "$models" 2>&1 | tee "$out/bench.log"
+python3 scripts/bench_compare.py --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "${PEAK_TFLOPS:-67}" 2>&1 | tee "$out/bench.log"
