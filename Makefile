@@ -60,13 +60,14 @@ bench: libtorch
 
 # Our training step against PyTorch eager on the same libtorch (the .libtorch wheel), per
 # model, interleaved in alternating order, median of REPS; DEVICE=cuda on a GPU machine,
-# PEAK_TFLOPS=67 (say) for the model FLOP utilization.
+# PEAK_TFLOPS=67 (say) for the model FLOP utilization, CHANNELS_LAST=1 for NHWC on both
+# sides, MODELS=alexnet,resnet18 for a subset.
 REPS ?= 5
 DEVICE ?= cpu
 bench-compare: libtorch
 	@bin=$$(cargo bench --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); \
 	  test -n "$$bin" || { echo "could not build benches/throughput.rs" >&2; exit 1; }; \
-	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE) $(if $(PEAK_TFLOPS),--peak-tflops $(PEAK_TFLOPS))
+	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE) $(if $(PEAK_TFLOPS),--peak-tflops $(PEAK_TFLOPS)) $(if $(CHANNELS_LAST),--channels-last) $(if $(MODELS),--models $(MODELS))
 
 # A bundle for a lent GPU machine (see scripts/gpu-check.sh): release binaries built with
 # --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored gpu-bundle/.

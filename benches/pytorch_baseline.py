@@ -157,6 +157,8 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--channels-last", action="store_true",
+                    help="conv weights and inputs in NHWC layout, as rethink's --channels-last")
     a = ap.parse_args()
     device = torch.device("cuda" if a.device == "cuda" else "cpu")
     if device.type == "cuda":
@@ -171,6 +173,9 @@ def main():
     per = a.steps or per
     x = torch.randn(batch, c, s, s, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def step(x, y):
         opt.zero_grad()
@@ -232,6 +237,7 @@ def main():
         "impl": "pytorch",
         "model": a.model,
         "engine": "autograd",
+        "channels_last": a.channels_last,
         "device": str(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -4,6 +4,7 @@
 //!
 //! cargo bench --bench throughput -- --model mlp1x512 [--device cpu|cuda] [--steps N]
 //!     [--engine autograd]   (the autograd step even where the engine has a fused one)
+//!     [--channels-last]     (conv weights and inputs in NHWC layout)
 use rethink::models::{self, ModelKind};
 use rethink::train;
 use std::time::Instant;
@@ -60,12 +61,18 @@ fn main() {
     tch::manual_seed(0);
     let vs = nn::VarStore::new(device);
     let m = models::build(&vs.root(), kind, &models::Config::new(c, s, 10)).unwrap();
+    // --channels-last: the conv weights and the batch in NHWC layout, as `run --channels-last`.
+    let cl = std::env::args().any(|a| a == "--channels-last");
+    if cl {
+        models::use_channels_last(&vs);
+    }
     let mut opt = match arg("--engine").as_deref() {
         Some("autograd") => train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0),
         _ => train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0),
     }
     .unwrap();
     let x = Tensor::randn([batch, c, s, s], (Kind::Float, device));
+    let x = if cl { models::channels_last(&x) } else { x };
     let y = Tensor::randint(10, [batch], (Kind::Int64, device));
     for _ in 0..3 {
         opt.step(m.as_ref(), &x, &y);
@@ -136,6 +143,7 @@ fn main() {
             "impl": "rethink",
             "model": kind.name(),
             "engine": opt.name(),
+            "channels_last": cl,
             "device": train::device_name(device),
             "threads": tch::get_num_threads(),
             "params": params,

@@ -44,6 +44,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--models", default="mlp1x512,mlp3x512,alexnet,inception,resnet18")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="both sides with conv weights and inputs in NHWC layout")
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help="the device's peak for the model FLOP utilization, e.g. 67 (H100 SXM fp32) or 495 (TF32 dense)")
     ap.add_argument("--ours", default=os.path.join(ROOT, "target/release/deps/throughput"))
@@ -54,16 +56,17 @@ def main():
     rows = []
     for model in a.models.split(","):
         ours, theirs, ours_autograd = [], [], []
+        cl = ["--channels-last"] if a.channels_last else []
         for rep in range(a.reps):
             # Alternate which side goes first, so that neither always follows the other.
-            sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device])),
+            sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device] + cl)),
                      lambda: theirs.append(run([sys.executable, "benches/pytorch_baseline.py", "--model", model,
-                                                "--device", a.device], env))]
+                                                "--device", a.device] + cl, env))]
             for side in sides[::1 if rep % 2 == 0 else -1]:
                 side()
             if ours[-1]["engine"] != "autograd":
                 # The same model through our autograd path, to show what the fused step buys.
-                ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"]))
+                ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"] + cl))
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
         row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,
@@ -92,7 +95,8 @@ def main():
                 row.update({f"floor_ms_{k}": floor_ms, f"ours_fraction_of_floor_{k}": floor_ms / oe,
                             f"pytorch_fraction_of_floor_{k}": floor_ms / te})
         rows.append(row)
-        print(f"\n{model} ({a.device}, threads {ours[0]['threads']}, median of {a.reps}, interleaved)")
+        layout = ", channels-last" if a.channels_last else ""
+        print(f"\n{model} ({a.device}{layout}, threads {ours[0]['threads']}, median of {a.reps}, interleaved)")
         rng = lambda xs: f"[{min(x['train_images_per_s'] for x in xs):.1f}-{max(x['train_images_per_s'] for x in xs):.1f}]"
         row.update({"ours_all": [x["train_images_per_s"] for x in ours],
                     "pytorch_all": [x["train_images_per_s"] for x in theirs]})

@@ -26,3 +26,6 @@ start=$(date +%s)
 echo "test wall seconds: $(( $(date +%s) - start ))" | tee -a "$out/test.log"
 # Throughput against PyTorch eager on CUDA.
 python3 scripts/bench_compare.py --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "${PEAK_TFLOPS:-67}" 2>&1 | tee "$out/bench.log"
+# The same in channels-last (NHWC) layout on both sides: cuDNN's tensor-core convolutions
+# prefer it.
+python3 scripts/bench_compare.py --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "${PEAK_TFLOPS:-67}" --channels-last 2>&1 | tee "$out/bench-channels-last.log"

@@ -61,6 +61,10 @@ pub struct Experiment {
     /// On GPU: turn cuDNN benchmark mode off so that kernels are chosen deterministically.
     #[serde(default)]
     pub deterministic: bool,
+    /// Train the convolutions in channels-last (NHWC) layout: the same model and values, other
+    /// kernels. Off unless asked for; absent from config.json when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub channels_last: bool,
 }
 
 /// The CPU-scale calibration setup of DESIGN.md: MLP 1x512 on 1,000 real Fashion-MNIST
@@ -91,6 +95,7 @@ fn fashion_cpu(name: &str, randomization: Randomization) -> Experiment {
         target_train_acc: Some(1.0),
         seed: 0,
         deterministic: false,
+        channels_last: false,
     }
 }
 
@@ -135,6 +140,7 @@ fn paper(
         target_train_acc: Some(0.999),
         seed: 0,
         deterministic: false,
+        channels_last: false,
     }
 }
 
@@ -528,6 +534,9 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
     let (channels, side) = prepared.input_shape();
     let vs = nn::VarStore::new(device);
     let model = models::build(&vs.root(), exp.model, &exp.model_config(channels, side))?;
+    if exp.channels_last {
+        models::use_channels_last(&vs);
+    }
     let params: i64 = vs
         .trainable_variables()
         .iter()
@@ -543,6 +552,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         target_train_acc: exp.target_train_acc,
         augment: exp.augment,
         seed: exp.seed,
+        channels_last: exp.channels_last,
     };
     let trained = train::train(model.as_ref(), &vs, &prepared, &cfg, &mut *opts.on_epoch)?;
     let summary = summarize(exp, &trained.metrics, trained.stop, |s| Summary {

@@ -176,6 +176,9 @@ struct RunArgs {
     augment: bool,
     #[arg(long)]
     seed: Option<u64>,
+    /// Run the convolutions in channels-last (NHWC) layout.
+    #[arg(long)]
+    channels_last: bool,
     /// auto, cpu, cuda or cuda:N
     #[arg(long, default_value = "auto")]
     device: String,
@@ -243,6 +246,7 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         e.target_train_acc = a.target_train_acc;
     }
     e.augment |= a.augment;
+    e.channels_last |= a.channels_last;
     e.validate()?;
     Ok(e)
 }

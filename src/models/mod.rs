@@ -9,6 +9,7 @@ pub mod resnet;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
+use tch::Tensor;
 
 /// The models, named as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,6 +152,48 @@ pub fn build(p: &nn::Path, kind: ModelKind, cfg: &Config) -> Result<Box<dyn Mode
         ModelKind::InceptionNobn => Box::new(inception::Inception::new(p, cfg, false)),
         ModelKind::Resnet18 => Box::new(resnet::ResNet18::new(p, cfg)),
     })
+}
+
+/// `t` with channels-last strides when it is 4-D (`[N, C, H, W]` laid out as NHWC), which
+/// ATen's convolutions (oneDNN on CPU, cuDNN on GPU) then run in that layout; other tensors
+/// are returned as they are. The values and the shape do not change.
+pub fn channels_last(t: &Tensor) -> Tensor {
+    if t.dim() == 4 {
+        t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+    } else {
+        t.shallow_clone()
+    }
+}
+
+/// Gives every 4-D variable of `vs` (the convolution weights) channels-last strides, in
+/// place: the model and any optimizer built on `vs` see the new layout.
+pub fn use_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                v.set_data(&channels_last(&v));
+            }
+        }
+    });
+}
+
+/// Whether `t` is 4-D and dense in NHWC order, by ATen's rule: dimensions of size 1 do not
+/// count, so a 1×1 kernel is laid out both ways at once.
+pub fn is_channels_last(t: &Tensor) -> bool {
+    if t.dim() != 4 {
+        return false;
+    }
+    let (z, st) = (t.size(), t.stride());
+    let mut expected = 1;
+    for d in [1, 3, 2, 0] {
+        if z[d] != 1 {
+            if st[d] != expected {
+                return false;
+            }
+            expected *= z[d];
+        }
+    }
+    true
 }
 
 /// The number of trainable parameters (batch norm running statistics are not parameters).
@@ -306,5 +349,68 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("invalid model: unknown model"));
+    }
+
+    /// Channels-last changes the kernels, not the model: the same steps from the same start
+    /// end at the same parameters up to float rounding, and the layout survives training.
+    #[test]
+    fn channels_last_trains_the_same_model() {
+        for (kind, s) in [(ModelKind::Alexnet, 12), (ModelKind::Resnet18, 8)] {
+            let cfg = Config::new(3, s, 10);
+            tch::manual_seed(3);
+            let mut vs_a = nn::VarStore::new(Device::Cpu);
+            let m_a = build(&vs_a.root(), kind, &cfg).unwrap();
+            let vs_c = nn::VarStore::new(Device::Cpu);
+            let m_c = build(&vs_c.root(), kind, &cfg).unwrap();
+            vs_a.copy(&vs_c).unwrap();
+            use_channels_last(&vs_c);
+            let convs = |vs: &nn::VarStore| -> Vec<Tensor> {
+                let v = vs.trainable_variables();
+                v.into_iter().filter(|t| t.dim() == 4).collect()
+            };
+            assert!(convs(&vs_c).iter().all(is_channels_last), "{kind}");
+            assert!(!convs(&vs_a).iter().all(is_channels_last), "{kind}");
+
+            // The same function: eval-mode logits agree to float rounding.
+            let x = Tensor::randn([16, 3, s, s], (Kind::Float, Device::Cpu));
+            let y = Tensor::randint(10, [16], (Kind::Int64, Device::Cpu));
+            let (la, lc) = tch::no_grad(|| {
+                let lc = m_c.forward_t(&channels_last(&x), false);
+                (m_a.forward_t(&x, false), lc)
+            });
+            let d = (&la - &lc).abs().max().double_value(&[]);
+            assert!(
+                d < 1e-5 * la.abs().max().double_value(&[]).max(1.0),
+                "{kind}: {d:e}"
+            );
+
+            // The same step: every parameter moves the same way, up to 1% of how far it moved
+            // (measured: at most 0.015%, on ResNet18's last batch norms).
+            let start: Vec<(String, Tensor)> = vs_a
+                .variables()
+                .into_iter()
+                .map(|(n, t)| (n, t.copy()))
+                .collect();
+            let mut opt_a = crate::train::Optimizer::autograd(&vs_a, 0.01, 0.9, 0.0).unwrap();
+            let mut opt_c = crate::train::Optimizer::autograd(&vs_c, 0.01, 0.9, 0.0).unwrap();
+            opt_a.step(m_a.as_ref(), &x, &y);
+            opt_c.step(m_c.as_ref(), &channels_last(&x), &y);
+            let (a, c) = (vs_a.variables(), vs_c.variables());
+            for (name, t0) in &start {
+                let moved = (&a[name] - t0).abs().max().double_value(&[]);
+                let d = (&a[name] - &c[name]).abs().max().double_value(&[]);
+                assert!(
+                    d <= 1e-2 * moved + 1e-7,
+                    "{kind} {name}: {d:e}, moved {moved:e}"
+                );
+            }
+
+            // The layout survives training (gradients, momentum buffers, in-place updates).
+            opt_c.step(m_c.as_ref(), &channels_last(&x), &y);
+            assert!(
+                convs(&vs_c).iter().all(is_channels_last),
+                "{kind}: layout lost"
+            );
+        }
     }
 }

