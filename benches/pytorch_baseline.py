@@ -157,6 +157,8 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--amp", action="store_true",
+                    help="CUDA: fp16 autocast with GradScaler, as rethink's --amp")
     ap.add_argument("--channels-last", action="store_true",
                     help="conv weights and inputs in NHWC layout, as rethink's --channels-last")
     a = ap.parse_args()
@@ -177,11 +179,21 @@ def main():
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
 
+    scaler = torch.amp.GradScaler("cuda") if a.amp else None
+
     def step(x, y):
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
+        if scaler is None:
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return
+        with torch.autocast("cuda", dtype=torch.float16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     for _ in range(3):
         step(x, y)
@@ -236,7 +248,7 @@ def main():
     print(json.dumps({
         "impl": "pytorch",
         "model": a.model,
-        "engine": "autograd",
+        "engine": "amp" if a.amp else "autograd",
         "channels_last": a.channels_last,
         "device": str(device),
         "threads": torch.get_num_threads(),

@@ -5,6 +5,7 @@
 //! cargo bench --bench throughput -- --model mlp1x512 [--device cpu|cuda] [--steps N]
 //!     [--engine autograd]   (the autograd step even where the engine has a fused one)
 //!     [--channels-last]     (conv weights and inputs in NHWC layout)
+//!     [--amp]               (CUDA: fp16 autocast with dynamic loss scaling)
 use rethink::models::{self, ModelKind};
 use rethink::train;
 use std::time::Instant;
@@ -66,7 +67,9 @@ fn main() {
     if cl {
         models::use_channels_last(&vs);
     }
+    let amp = std::env::args().any(|a| a == "--amp");
     let mut opt = match arg("--engine").as_deref() {
+        _ if amp => train::Optimizer::amp(&vs, 0.01, 0.9, 0.0),
         Some("autograd") => train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0),
         _ => train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0),
     }

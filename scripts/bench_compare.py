@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--models", default="mlp1x512,mlp3x512,alexnet,inception,resnet18")
     ap.add_argument("--channels-last", action="store_true",
                     help="both sides with conv weights and inputs in NHWC layout")
+    ap.add_argument("--amp", action="store_true",
+                    help="both sides with fp16 autocast and dynamic loss scaling (CUDA)")
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help="the device's peak for the model FLOP utilization, e.g. 67 (H100 SXM fp32) or 495 (TF32 dense)")
     ap.add_argument("--ours", default=os.path.join(ROOT, "target/release/deps/throughput"))
@@ -56,7 +58,7 @@ def main():
     rows = []
     for model in a.models.split(","):
         ours, theirs, ours_autograd = [], [], []
-        cl = ["--channels-last"] if a.channels_last else []
+        cl = (["--channels-last"] if a.channels_last else []) + (["--amp"] if a.amp else [])
         for rep in range(a.reps):
             # Alternate which side goes first, so that neither always follows the other.
             sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device] + cl)),
@@ -64,7 +66,7 @@ def main():
                                                 "--device", a.device] + cl, env))]
             for side in sides[::1 if rep % 2 == 0 else -1]:
                 side()
-            if ours[-1]["engine"] != "autograd":
+            if ours[-1]["engine"] not in ("autograd", "amp"):
                 # The same model through our autograd path, to show what the fused step buys.
                 ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"] + cl))
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
@@ -95,7 +97,7 @@ def main():
                 row.update({f"floor_ms_{k}": floor_ms, f"ours_fraction_of_floor_{k}": floor_ms / oe,
                             f"pytorch_fraction_of_floor_{k}": floor_ms / te})
         rows.append(row)
-        layout = ", channels-last" if a.channels_last else ""
+        layout = (", channels-last" if a.channels_last else "") + (", amp" if a.amp else "")
         print(f"\n{model} ({a.device}{layout}, threads {ours[0]['threads']}, median of {a.reps}, interleaved)")
         rng = lambda xs: f"[{min(x['train_images_per_s'] for x in xs):.1f}-{max(x['train_images_per_s'] for x in xs):.1f}]"
         row.update({"ours_all": [x["train_images_per_s"] for x in ours],

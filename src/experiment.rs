@@ -65,6 +65,10 @@ pub struct Experiment {
     /// kernels. Off unless asked for; absent from config.json when off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub channels_last: bool,
+    /// Mixed precision on CUDA: fp16 autocast with dynamic loss scaling. Off unless asked
+    /// for; absent from config.json when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub amp: bool,
 }
 
 /// The CPU-scale calibration setup of DESIGN.md: MLP 1x512 on 1,000 real Fashion-MNIST
@@ -96,6 +100,7 @@ fn fashion_cpu(name: &str, randomization: Randomization) -> Experiment {
         seed: 0,
         deterministic: false,
         channels_last: false,
+        amp: false,
     }
 }
 
@@ -141,6 +146,7 @@ fn paper(
         seed: 0,
         deterministic: false,
         channels_last: false,
+        amp: false,
     }
 }
 
@@ -509,6 +515,12 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
     exp.validate()?;
     let start = Instant::now();
     let device = opts.device;
+    if exp.amp && !device.is_cuda() {
+        return Err(Error::config(
+            "amp",
+            "needs a cuda device: tch's autocast is libtorch's cuda autocast",
+        ));
+    }
     if let Device::Cuda(_) = device {
         if !tch::Cuda::is_available() {
             return Err(Error::config(
@@ -553,6 +565,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         augment: exp.augment,
         seed: exp.seed,
         channels_last: exp.channels_last,
+        amp: exp.amp,
     };
     let trained = train::train(model.as_ref(), &vs, &prepared, &cfg, &mut *opts.on_epoch)?;
     let summary = summarize(exp, &trained.metrics, trained.stop, |s| Summary {

@@ -179,6 +179,9 @@ struct RunArgs {
     /// Run the convolutions in channels-last (NHWC) layout.
     #[arg(long)]
     channels_last: bool,
+    /// Mixed precision (CUDA only): fp16 autocast with dynamic loss scaling.
+    #[arg(long)]
+    amp: bool,
     /// auto, cpu, cuda or cuda:N
     #[arg(long, default_value = "auto")]
     device: String,
@@ -247,6 +250,7 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     }
     e.augment |= a.augment;
     e.channels_last |= a.channels_last;
+    e.amp |= a.amp;
     e.validate()?;
     Ok(e)
 }

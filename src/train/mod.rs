@@ -2,6 +2,7 @@
 //! every example visited each epoch (the last partial batch is kept: an example never
 //! trained on cannot be memorized) and metrics measured in eval mode after every epoch.
 //! Plain MLPs take the fused step of `fused`; every other model goes through autograd.
+pub mod amp;
 pub mod fused;
 pub mod schedule;
 
@@ -44,6 +45,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Give every batch channels-last strides (use with `models::use_channels_last`).
     pub channels_last: bool,
+    /// Mixed precision (`Optimizer::amp`); CUDA only.
+    pub amp: bool,
 }
 
 /// Metrics after one epoch; epoch 0 is the untrained model.
@@ -242,6 +245,13 @@ pub enum Optimizer {
     /// The same SGD for plain MLPs, written out layer by layer without autograd
     /// (`fused::MlpSgd`): fewer passes over the weights.
     FusedMlp(fused::MlpSgd),
+    /// Autograd with the forward under CUDA autocast (fp16) and dynamic loss scaling
+    /// (`amp::LossScaler`), for any model.
+    Amp {
+        opt: nn::Optimizer,
+        scaler: amp::LossScaler,
+        vars: Vec<Tensor>,
+    },
 }
 
 impl Optimizer {
@@ -277,17 +287,30 @@ impl Optimizer {
         ))
     }
 
-    /// `autograd` or `fused-mlp`.
+    /// Mixed precision: see `Optimizer::Amp`. Autocast only acts on CUDA tensors.
+    pub fn amp(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
+        let Optimizer::Autograd(opt) = Self::autograd(vs, lr, momentum, weight_decay)? else {
+            unreachable!("autograd() builds the autograd optimizer")
+        };
+        Ok(Optimizer::Amp {
+            opt,
+            scaler: amp::LossScaler::default(),
+            vars: vs.trainable_variables(),
+        })
+    }
+
+    /// `autograd`, `fused-mlp` or `amp`.
     pub fn name(&self) -> &'static str {
         match self {
             Optimizer::Autograd(_) => "autograd",
             Optimizer::FusedMlp(_) => "fused-mlp",
+            Optimizer::Amp { .. } => "amp",
         }
     }
 
     pub fn set_lr(&mut self, lr: f64) {
         match self {
-            Optimizer::Autograd(o) => o.set_lr(lr),
+            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.set_lr(lr),
             Optimizer::FusedMlp(o) => o.set_lr(lr),
         }
     }
@@ -302,6 +325,17 @@ impl Optimizer {
                 opt.backward_step(&loss);
             }
             Optimizer::FusedMlp(opt) => opt.step(x, y),
+            Optimizer::Amp { opt, scaler, vars } => {
+                let logits = tch::autocast(true, || model.forward_t(x, true));
+                let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
+                    y,
+                    None,
+                    Reduction::Mean,
+                    -100,
+                    0.0,
+                );
+                scaler.backward_step(&loss, opt, vars);
+            }
         }
     }
 }
@@ -327,7 +361,11 @@ pub fn train(
     }
     let device = vs.device();
     let start = Instant::now();
-    let mut opt = Optimizer::sgd(model, vs, cfg.lr, cfg.momentum, cfg.weight_decay)?;
+    let mut opt = if cfg.amp {
+        Optimizer::amp(vs, cfg.lr, cfg.momentum, cfg.weight_decay)?
+    } else {
+        Optimizer::sgd(model, vs, cfg.lr, cfg.momentum, cfg.weight_decay)?
+    };
     let n = data.train_len();
     let mut batch_rng = randomize::rng(cfg.seed, Stream::Batches);
     let mut aug_rng = randomize::rng(cfg.seed, Stream::Augmentation);

@@ -230,3 +230,26 @@ fn channels_last_trains_the_same_model_in_another_layout() {
         assert!((x - y).abs() <= 1e-4 * x.abs(), "{la:?} vs {lc:?}");
     }
 }
+
+/// `--amp` is libtorch's CUDA autocast: asked for on CPU, the run stops before training and
+/// says why, naming the setting.
+#[test]
+fn amp_on_cpu_is_refused_with_a_clear_error() {
+    let tmp = tempdir();
+    let out = tmp.path().join("amp");
+    let o = cli(&[
+        "run",
+        "--preset",
+        "fashion-cpu-true-labels",
+        "--device",
+        "cpu",
+        "--amp",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("amp") && err.contains("cuda"), "{err}");
+    assert!(!out.join("summary.json").exists());
+}
