@@ -355,9 +355,31 @@ mod tests {
     /// end at the same parameters up to float rounding, and the layout survives training.
     #[test]
     fn channels_last_trains_the_same_model() {
-        for (kind, s) in [(ModelKind::Alexnet, 12), (ModelKind::Resnet18, 8)] {
+        // (model, side, batch, seed): the last is the case with the largest measured error.
+        const CASES: [(ModelKind, i64, i64, u64); 5] = [
+            (ModelKind::Alexnet, 12, 16, 0),
+            (ModelKind::Alexnet, 12, 16, 1),
+            (ModelKind::Resnet18, 8, 16, 0),
+            (ModelKind::Resnet18, 8, 16, 1),
+            (ModelKind::Resnet18, 16, 32, 2),
+        ];
+        // Inputs from a seeded ChaCha stream, not libtorch's global generator, which tests
+        // running in parallel share.
+        let batch = |seed: u64, n: i64, s: i64| -> (Tensor, Tensor) {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let x: Vec<f32> = (0..n * 3 * s * s)
+                .map(|_| rng.sample(rand_distr::StandardNormal))
+                .collect();
+            let y: Vec<i64> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+            (
+                Tensor::from_slice(&x).view([n, 3, s, s]),
+                Tensor::from_slice(&y),
+            )
+        };
+        for (kind, s, n, seed) in CASES {
             let cfg = Config::new(3, s, 10);
-            tch::manual_seed(3);
+            tch::manual_seed(seed as i64);
             let mut vs_a = nn::VarStore::new(Device::Cpu);
             let m_a = build(&vs_a.root(), kind, &cfg).unwrap();
             let vs_c = nn::VarStore::new(Device::Cpu);
@@ -372,8 +394,7 @@ mod tests {
             assert!(!convs(&vs_a).iter().all(is_channels_last), "{kind}");
 
             // The same function: eval-mode logits agree to float rounding.
-            let x = Tensor::randn([16, 3, s, s], (Kind::Float, Device::Cpu));
-            let y = Tensor::randint(10, [16], (Kind::Int64, Device::Cpu));
+            let (x, y) = batch(seed, n, s);
             let (la, lc) = tch::no_grad(|| {
                 let lc = m_c.forward_t(&channels_last(&x), false);
                 (m_a.forward_t(&x, false), lc)
@@ -384,8 +405,11 @@ mod tests {
                 "{kind}: {d:e}"
             );
 
-            // The same step: every parameter moves the same way, up to 1% of how far it moved
-            // (measured: at most 0.015%, on ResNet18's last batch norms).
+            // The same step: the two layouts' updates, all parameters together, differ by less
+            // than 0.1% of the update (measured: at most 6.8e-5 over AlexNet 12x12 and
+            // ResNet18 8x8 and 16x16, seeds 0-5; a wrong layout would be off by order 1).
+            // Parameter by parameter is no test: some barely move in one step, and batch norm
+            // over a few values amplifies rounding in those.
             let start: Vec<(String, Tensor)> = vs_a
                 .variables()
                 .into_iter()
@@ -396,14 +420,16 @@ mod tests {
             opt_a.step(m_a.as_ref(), &x, &y);
             opt_c.step(m_c.as_ref(), &channels_last(&x), &y);
             let (a, c) = (vs_a.variables(), vs_c.variables());
+            let (mut diff, mut moved) = (0.0, 0.0);
             for (name, t0) in &start {
-                let moved = (&a[name] - t0).abs().max().double_value(&[]);
-                let d = (&a[name] - &c[name]).abs().max().double_value(&[]);
-                assert!(
-                    d <= 1e-2 * moved + 1e-7,
-                    "{kind} {name}: {d:e}, moved {moved:e}"
-                );
+                diff += (&a[name] - &c[name])
+                    .square()
+                    .sum(Kind::Double)
+                    .double_value(&[]);
+                moved += (&a[name] - t0).square().sum(Kind::Double).double_value(&[]);
             }
+            let rel = (diff / moved).sqrt();
+            assert!(rel < 1e-3, "{kind} {s}x{s} seed {seed}: {rel:e}");
 
             // The layout survives training (gradients, momentum buffers, in-place updates).
             opt_c.step(m_c.as_ref(), &channels_last(&x), &y);

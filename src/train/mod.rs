@@ -276,24 +276,18 @@ impl Optimizer {
 
     /// Autograd and libtorch's SGD over every trainable variable of `vs`, for any model.
     pub fn autograd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
-        Ok(Optimizer::Autograd(
-            nn::Sgd {
-                momentum,
-                dampening: 0.0,
-                wd: weight_decay,
-                nesterov: false,
-            }
-            .build(vs, lr)?,
-        ))
+        Ok(Optimizer::Autograd(libtorch_sgd(
+            vs,
+            lr,
+            momentum,
+            weight_decay,
+        )?))
     }
 
     /// Mixed precision: see `Optimizer::Amp`. Autocast only acts on CUDA tensors.
     pub fn amp(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
-        let Optimizer::Autograd(opt) = Self::autograd(vs, lr, momentum, weight_decay)? else {
-            unreachable!("autograd() builds the autograd optimizer")
-        };
         Ok(Optimizer::Amp {
-            opt,
+            opt: libtorch_sgd(vs, lr, momentum, weight_decay)?,
             scaler: amp::LossScaler::default(),
             vars: vs.trainable_variables(),
         })
@@ -338,6 +332,22 @@ impl Optimizer {
             }
         }
     }
+}
+
+/// libtorch's `torch::optim::SGD` with the engine's settings (no dampening, no Nesterov).
+fn libtorch_sgd(
+    vs: &nn::VarStore,
+    lr: f64,
+    momentum: f64,
+    weight_decay: f64,
+) -> Result<nn::Optimizer> {
+    Ok(nn::Sgd {
+        momentum,
+        dampening: 0.0,
+        wd: weight_decay,
+        nesterov: false,
+    }
+    .build(vs, lr)?)
 }
 
 /// The outcome of a training run.
