@@ -100,9 +100,10 @@ impl MlpSgd {
         let decay = Tensor::full([], self.weight_decay, opts);
         for (i, l) in self.layers.iter_mut().enumerate().rev() {
             let input = &inputs[i];
-            // The gradient for the layer below, with this layer's weights before the update.
-            let below = (i > 0).then(|| input.threshold_backward(&g.mm(&l.w), 0.0)); // [N, in]
-                                                                                     // v = momentum·v + dL/dW (+ weight_decay·W), then W -= lr·v; likewise the bias.
+            // The gradient for the layer below, [N, in], with this layer's weights before the
+            // update.
+            let below = (i > 0).then(|| input.threshold_backward(&g.mm(&l.w), 0.0));
+            // v = momentum·v + dL/dW (+ weight_decay·W), then W -= lr·v; likewise the bias.
             for v in [&mut l.vw, &mut l.vb] {
                 if self.momentum == 0.0 {
                     let _ = v.zero_();
