@@ -18,6 +18,10 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
 fn sync(d: Device) {
     if let Device::Cuda(i) = d {
         tch::Cuda::synchronize(i as i64);
@@ -63,11 +67,11 @@ fn main() {
     let vs = nn::VarStore::new(device);
     let m = models::build(&vs.root(), kind, &models::Config::new(c, s, 10)).unwrap();
     // --channels-last: the conv weights and the batch in NHWC layout, as `run --channels-last`.
-    let cl = std::env::args().any(|a| a == "--channels-last");
+    let cl = flag("--channels-last");
     if cl {
         models::use_channels_last(&vs);
     }
-    let amp = std::env::args().any(|a| a == "--amp");
+    let amp = flag("--amp");
     let mut opt = match arg("--engine").as_deref() {
         _ if amp => train::Optimizer::amp(&vs, 0.01, 0.9, 0.0),
         Some("autograd") => train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0),

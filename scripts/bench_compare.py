@@ -58,17 +58,17 @@ def main():
     rows = []
     for model in a.models.split(","):
         ours, theirs, ours_autograd = [], [], []
-        cl = (["--channels-last"] if a.channels_last else []) + (["--amp"] if a.amp else [])
+        mode_flags = (["--channels-last"] if a.channels_last else []) + (["--amp"] if a.amp else [])
         for rep in range(a.reps):
             # Alternate which side goes first, so that neither always follows the other.
-            sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device] + cl)),
+            sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device] + mode_flags)),
                      lambda: theirs.append(run([sys.executable, "benches/pytorch_baseline.py", "--model", model,
-                                                "--device", a.device] + cl, env))]
+                                                "--device", a.device] + mode_flags, env))]
             for side in sides[::1 if rep % 2 == 0 else -1]:
                 side()
             if ours[-1]["engine"] not in ("autograd", "amp"):
                 # The same model through our autograd path, to show what the fused step buys.
-                ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"] + cl))
+                ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"] + mode_flags))
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
         row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,

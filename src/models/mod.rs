@@ -368,14 +368,10 @@ mod tests {
         let batch = |seed: u64, n: i64, s: i64| -> (Tensor, Tensor) {
             use rand::{Rng, SeedableRng};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let x: Vec<f32> = (0..n * 3 * s * s)
-                .map(|_| rng.sample(rand_distr::StandardNormal))
-                .collect();
+            let shape = Tensor::zeros([n, 3, s, s], (Kind::Float, Device::Cpu));
+            let x = crate::randomize::gaussian_like(&shape, &[0.0; 3], &[1.0; 3], &mut rng);
             let y: Vec<i64> = (0..n).map(|_| rng.gen_range(0..10)).collect();
-            (
-                Tensor::from_slice(&x).view([n, 3, s, s]),
-                Tensor::from_slice(&y),
-            )
+            (x, Tensor::from_slice(&y))
         };
         for (kind, s, n, seed) in CASES {
             let cfg = Config::new(3, s, 10);

@@ -203,12 +203,7 @@ fn evaluate_in(
     let mut start = 0;
     while start < n {
         let len = chunk.min(n - start);
-        let xb = x.narrow(0, start, len);
-        let xb = if channels_last {
-            crate::models::channels_last(&xb)
-        } else {
-            xb
-        };
+        let xb = in_layout(x.narrow(0, start, len), channels_last);
         let yb = y.narrow(0, start, len);
         let logits = model.forward_t(&xb, false);
         loss += logits
@@ -314,23 +309,29 @@ impl Optimizer {
     pub fn step(&mut self, model: &dyn ModuleT, x: &Tensor, y: &Tensor) {
         match self {
             Optimizer::Autograd(opt) => {
-                let logits = model.forward_t(x, true);
-                let loss = logits.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
-                opt.backward_step(&loss);
+                opt.backward_step(&mean_cross_entropy(&model.forward_t(x, true), y));
             }
             Optimizer::FusedMlp(opt) => opt.step(x, y),
             Optimizer::Amp { opt, scaler, vars } => {
                 let logits = tch::autocast(true, || model.forward_t(x, true));
-                let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
-                    y,
-                    None,
-                    Reduction::Mean,
-                    -100,
-                    0.0,
-                );
+                let loss = mean_cross_entropy(&logits.to_kind(Kind::Float), y);
                 scaler.backward_step(&loss, opt, vars);
             }
         }
+    }
+}
+
+/// The training loss: libtorch's fused cross-entropy (log-softmax + NLL), batch mean.
+fn mean_cross_entropy(logits: &Tensor, y: &Tensor) -> Tensor {
+    logits.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0)
+}
+
+/// `x` in channels-last layout when asked for, else as it is.
+fn in_layout(x: Tensor, channels_last: bool) -> Tensor {
+    if channels_last {
+        crate::models::channels_last(&x)
+    } else {
+        x
     }
 }
 
@@ -435,11 +436,7 @@ pub fn train(
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
             let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
-            let x = if cfg.channels_last {
-                crate::models::channels_last(&x)
-            } else {
-                x
-            };
+            let x = in_layout(x, cfg.channels_last);
             opt.step(model, &x, &y);
             step += 1;
             at += len;
