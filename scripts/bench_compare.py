@@ -24,14 +24,14 @@ MLP_LAYERS = {
 def mlp_epoch_gflop(model, images=1000):
     """An epoch of training on `images` images plus one eval pass over them, in GFLOP
     (2 FLOP per multiply-add), counted two ways:
-    - "issue": the issue's convention, 4 passes over every weight (forward, 2x backward, eval);
+    - "four_pass": 4 passes over every weight (forward, 2x backward, eval);
     - "performed": what the step actually computes: forward, the weight gradients, the input
       gradients of every layer but the first (the images need none), and the eval forward.
     """
     macs = [i * o for i, o in MLP_LAYERS[model]]
-    issue = 4 * 2 * sum(macs) * images / 1e9
+    four_pass = 4 * 2 * sum(macs) * images / 1e9
     performed = (3 * 2 * sum(macs) + 2 * sum(macs[1:])) * images / 1e9
-    return {"issue": issue, "performed": performed}
+    return {"four_pass": four_pass, "performed": performed}
 
 
 def run(cmd, env=None):

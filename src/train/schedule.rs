@@ -41,7 +41,7 @@ mod tests {
     fn schedules_follow_their_formulas() {
         assert_eq!(Schedule::Constant.lr(0.01, 77), 0.01);
         assert!((Schedule::PAPER.lr(0.1, 2) - 0.1 * 0.9025).abs() < 1e-15);
-        // The paper's ×0.95 cuts the rate about 20-fold by epoch 60 (DESIGN.md).
+        // The paper's ×0.95 cuts the rate about 20-fold by epoch 60.
         let ratio = Schedule::PAPER.lr(1.0, 0) / Schedule::PAPER.lr(1.0, 60);
         assert!((20.0..23.0).contains(&ratio), "{ratio}");
         let step = Schedule::Step {
