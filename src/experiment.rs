@@ -71,7 +71,7 @@ pub struct Experiment {
     pub amp: bool,
 }
 
-/// The CPU-scale calibration setup of DESIGN.md: MLP 1x512 on 1,000 real Fashion-MNIST
+/// The CPU-scale setup: MLP 1x512 on 1,000 real Fashion-MNIST
 /// training images (pixels in [0, 1]), 2,000 test images, SGD momentum 0.9, constant
 /// learning rate 0.01, batch 128. The paper's ×0.95 per epoch would stop memorization at
 /// this scale (the rate falls 20-fold by epoch 60), hence the constant rate.
@@ -139,9 +139,9 @@ fn paper(
         schedule: Schedule::PAPER,
         max_epochs: 100,
         // Not 1.0: the paper's own full-scale runs stop short of it (AlexNet on random labels:
-        // 99.82%, Table 1). DESIGN.md expected 43 byte-identical image pairs in Fashion-MNIST's
-        // training set, which would cap random labels below 100%; the Debian copy has none
-        // (checked over all 60,000 images), so 0.999 is a tolerance, not a ceiling.
+        // 99.82%, Table 1). Byte-identical images with different labels would cap random
+        // labels below 100%, but Fashion-MNIST's training set has none (checked over all
+        // 60,000 images of the Debian copy), so 0.999 is a tolerance, not a ceiling.
         target_train_acc: Some(0.999),
         seed: 0,
         deterministic: false,
@@ -752,6 +752,28 @@ impl RunDir {
         let text =
             std::fs::read_to_string(&p).map_err(|e| Error::io(&p, "cannot read summary", e))?;
         serde_json::from_str(&text).map_err(|source| Error::Json { path: p, source })
+    }
+
+    /// Reads a finished run back: its config, metrics, summary and (when labels were
+    /// changed) the indices of the changed labels.
+    pub fn read_record(path: &Path) -> Result<RunRecord> {
+        let corrupted_path = path.join("corrupted.json");
+        let corrupted = if corrupted_path.is_file() {
+            let text = std::fs::read_to_string(&corrupted_path)
+                .map_err(|e| Error::io(&corrupted_path, "cannot read file", e))?;
+            serde_json::from_str(&text).map_err(|source| Error::Json {
+                path: corrupted_path,
+                source,
+            })?
+        } else {
+            Vec::new()
+        };
+        Ok(RunRecord {
+            experiment: Experiment::from_file(&path.join("config.json"))?,
+            metrics: Self::read_metrics(path)?,
+            summary: Self::read_summary(path)?,
+            corrupted,
+        })
     }
 
     /// Reads `metrics.jsonl`; an error names the file and line.

@@ -67,6 +67,9 @@ struct ReproduceArgs {
     /// Print the suite's run names and exit.
     #[arg(long)]
     list: bool,
+    /// Run every experiment of the suite with this seed instead of its preset's (0).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -414,7 +417,12 @@ fn data_cmd(action: DataAction) -> Result<()> {
 }
 
 fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
-    let suite = report::suite(a.scale);
+    let mut suite = Experiment::suite(a.scale);
+    if let Some(seed) = a.seed {
+        for e in &mut suite {
+            e.seed = seed;
+        }
+    }
     if a.list {
         for e in &suite {
             println!("{}", e.name);
@@ -491,13 +499,13 @@ fn report_cmd(dir: &std::path::Path) -> Result<()> {
     for w in &r.skipped {
         eprintln!("warning: {w}");
     }
-    for v in &r.verdicts {
-        println!(
-            "{}: {} ({})",
-            if v.holds { "holds" } else { "DOES NOT HOLD" },
-            v.claim,
-            v.measured
-        );
+    for j in &r.verdicts {
+        println!("{}: {} (seed {})", j.status(), j.claim, j.seed);
+        match &j.verdict {
+            Some(v) if !v.holds => print!("{v}"),
+            None => println!("  missing or unreadable runs: {}", j.missing.join(", ")),
+            _ => {}
+        }
     }
     println!(
         "wrote {} ({} runs, figures: {})",

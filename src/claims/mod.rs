@@ -1,209 +1,723 @@
-//! The paper's claims as checks on finished runs, shared by the integration tests and by
-//! `rethink report`'s verdicts. Each returns `Err` with the measured numbers when its claim
-//! does not hold. CPU-scale bands come from golden/cpu-bands.json (compiled in), where each
-//! sits beside the measured runs that justify it.
-use crate::experiment::{RunRecord, Summary};
-use crate::train::{EpochMetrics, Stop};
+//! The paper's claims as data. Each [`Claim`] is defined once: its words, the runs it needs
+//! (presets) and a check that turns those finished runs into a [`Verdict`]: every measured
+//! number beside the calibrated band it must fall in (golden/cpu-bands.json). The claim
+//! tests, `rethink report` and the calibration all judge through [`Claim::judge`], so they
+//! cannot disagree.
+//!
+//! Adding a claim: one entry in [`CPU`] (its check a few lines on [`Judge`]), its bands in
+//! [`bands::Bands`] and golden/cpu-bands.json, and a test that calls the claim by id.
+pub mod bands;
+pub mod checks;
 
-/// The calibrated CPU bands, as committed in golden/.
-pub const CPU_BANDS: &str = include_str!("../golden/cpu-bands.json");
+pub use bands::{Band, Bands};
+pub use checks::*;
 
-/// A claim check's failure: what was measured and why it falls outside the claim.
-pub type Check<T = ()> = std::result::Result<T, String>;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// A calibrated value from golden/cpu-bands.json.
-pub fn band(name: &str) -> f64 {
-    let g: serde_json::Value =
-        serde_json::from_str(CPU_BANDS).expect("golden/cpu-bands.json is valid json");
-    g["bands"][name]["value"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("golden/cpu-bands.json has no bands.{name}.value"))
+/// One claim of the paper at CPU scale.
+pub struct Claim {
+    /// A stable identifier: test names, snapshots and reports use it.
+    pub id: &'static str,
+    /// What is claimed, in this project's words.
+    pub statement: &'static str,
+    /// Where the paper makes the claim.
+    pub paper: &'static str,
+    /// The presets whose finished runs the check reads, in the order it reads them.
+    pub runs: &'static [&'static str],
+    check: fn(&mut Judge<'_>),
 }
 
-/// A finished run's summary and per-epoch metrics.
-pub trait Run {
-    fn summary(&self) -> &Summary;
-    fn metrics(&self) -> &[EpochMetrics];
+/// A number a check measured, and the band it must fall in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    /// What was measured, without the numbers (stable across runs, so snapshots can hold it).
+    pub what: String,
+    /// The value; `None` when it could not be measured (a run never reached a threshold).
+    pub value: Option<f64>,
+    /// The numbers behind the value, for people.
+    pub detail: String,
+    /// The band the value must fall in; `None` for a number that is reported, not asserted.
+    pub band: Option<BandRef>,
+    pub holds: bool,
 }
 
-impl Run for RunRecord {
-    fn summary(&self) -> &Summary {
-        &self.summary
-    }
-    fn metrics(&self) -> &[EpochMetrics] {
-        &self.metrics
-    }
+/// A band as a measure used it (its ends may depend on the run, as the chance band does).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandRef {
+    pub name: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub resolution: f64,
 }
 
-/// The first epoch at which `train_acc >= t`.
-pub fn epochs_to(run: &impl Run, t: f64) -> Option<usize> {
-    run.metrics()
-        .iter()
-        .find(|m| m.train_acc >= t)
-        .map(|m| m.epoch)
+/// A claim judged on one set of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub claim: String,
+    pub statement: String,
+    /// The runs' seed.
+    pub seed: u64,
+    /// Every asserted measure falls in its band.
+    pub holds: bool,
+    pub measures: Vec<Measure>,
 }
 
-/// Training reached its target train accuracy (memorized the training set).
-pub fn fitted(run: &impl Run) -> Check {
-    let s = run.summary();
-    let target = s.target_train_acc.unwrap_or(1.0);
-    if s.status == Stop::TargetReached && s.final_train_acc >= target {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: train accuracy {:.4} after {} epochs never reached {target} ({:?})",
-            s.name, s.final_train_acc, s.epochs, s.status
-        ))
-    }
+/// What a check sees: the claim's runs in order, the bands, and the measures so far.
+pub struct Judge<'a> {
+    runs: &'a [&'a dyn Run],
+    pub bands: &'a Bands,
+    measures: Vec<Measure>,
 }
 
-/// Test accuracy is at least `min`.
-pub fn generalizes(run: &impl Run, min: f64) -> Check {
-    let s = run.summary();
-    if s.final_test_acc >= min {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: test accuracy {:.4} < {min}",
-            s.name, s.final_test_acc
-        ))
-    }
-}
-
-/// Test accuracy is at chance: 0.1 ± `sigmas` binomial standard deviations for the test size.
-pub fn at_chance(run: &impl Run, sigmas: f64) -> Check {
-    let s = run.summary();
-    let margin = sigmas * (0.1 * 0.9 / s.test_size as f64).sqrt();
-    if (s.final_test_acc - 0.1).abs() <= margin {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: test accuracy {:.4} is not within 0.1 ± {margin:.4} ({sigmas} sigma for {} test images)",
-            s.name, s.final_test_acc, s.test_size
-        ))
+fn band_ref(b: &Band) -> BandRef {
+    BandRef {
+        name: b.name.into(),
+        min: b.min,
+        max: b.max,
+        resolution: b.resolution,
     }
 }
 
-/// `epochs_to(slow, t) / epochs_to(fast, t)`, which must lie in `[lo, hi]`.
-pub fn slowdown(slow: &impl Run, fast: &impl Run, t: f64, lo: f64, hi: f64) -> Check<f64> {
-    let (Some(a), Some(b)) = (epochs_to(slow, t), epochs_to(fast, t)) else {
-        return Err(format!("a run never reached train accuracy {t}"));
-    };
-    let ratio = a as f64 / b.max(1) as f64;
-    if ratio >= lo && ratio <= hi {
-        Ok(ratio)
-    } else {
-        Err(format!(
-            "epochs to train accuracy {t}: {a} ({}) / {b} ({}) = {ratio:.2}, outside [{lo}, {hi}]",
-            slow.summary().name,
-            fast.summary().name
-        ))
+impl Judge<'_> {
+    /// The claim's `i`-th run.
+    pub fn run(&self, i: usize) -> &dyn Run {
+        self.runs[i]
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.runs[i].summary().name
+    }
+
+    /// Asserts that `value` falls in `band`.
+    pub fn within(&mut self, what: String, value: Option<f64>, detail: String, band: BandRef) {
+        let holds = value
+            .is_some_and(|v| band.min.is_none_or(|m| v >= m) && band.max.is_none_or(|m| v <= m));
+        self.measures.push(Measure {
+            what,
+            value,
+            detail,
+            band: Some(band),
+            holds,
+        });
+    }
+
+    /// Asserts that `value` falls in a calibrated band.
+    pub fn within_band(&mut self, what: String, value: Option<f64>, detail: String, band: &Band) {
+        self.within(what, value, detail, band_ref(band));
+    }
+
+    /// Reports a number without asserting it (an effect that is not robust at this scale).
+    pub fn report(&mut self, what: String, value: Option<f64>, detail: String) {
+        self.measures.push(Measure {
+            what,
+            value,
+            detail,
+            band: None,
+            holds: true,
+        });
+    }
+
+    /// Run `i` memorized its training set: train accuracy reached 1.0 (band `train_acc_fit`).
+    pub fn fitted(&mut self, i: usize) {
+        let s = self.runs[i].summary();
+        let detail = format!(
+            "train accuracy {:.4} after {} epochs ({:?}), epochs to fit: {}",
+            s.final_train_acc,
+            s.epochs,
+            s.status,
+            s.epochs_to_fit.map_or("never".into(), |e| e.to_string())
+        );
+        let what = format!("train accuracy of {}", self.name(i));
+        let fit = (s.status == crate::train::Stop::TargetReached).then_some(s.final_train_acc);
+        let b = self.bands;
+        self.within_band(what, fit.or(Some(0.0)), detail, &b.train_acc_fit);
+    }
+
+    /// Run `i`'s final test accuracy falls in `band`.
+    pub fn test_acc(&mut self, i: usize, band: &Band) {
+        let acc = self.runs[i].summary().final_test_acc;
+        let what = format!("test accuracy of {}", self.name(i));
+        self.within_band(what, Some(acc), format!("{acc:.4}"), band);
+    }
+
+    /// Run `i`'s test accuracy is at chance (band `chance_sigmas`, in binomial sigmas).
+    pub fn at_chance(&mut self, i: usize) {
+        let s = self.runs[i].summary();
+        let z = chance_z(self.runs[i], 10);
+        let detail = format!(
+            "test accuracy {:.4}: {z:+.2} sigma from chance (0.1) for {} test images",
+            s.final_test_acc, s.test_size
+        );
+        let what = format!("test accuracy of {} from chance, in sigmas", self.name(i));
+        let b = self.bands;
+        self.within_band(what, Some(z), detail, &b.chance_sigmas);
+    }
+
+    /// Epochs to train accuracy `t`, run `slow` over run `fast`.
+    fn slowdown_detail(&self, slow: usize, fast: usize, t: f64) -> (Option<f64>, String, String) {
+        let (a, b) = (epochs_to(self.run(slow), t), epochs_to(self.run(fast), t));
+        let show = |e: Option<usize>| e.map_or("never".into(), |e| e.to_string());
+        let ratio = slowdown(self.run(slow), self.run(fast), t);
+        let detail = format!(
+            "{} / {} epochs = {}",
+            show(a),
+            show(b),
+            ratio.map_or("-".into(), |r| format!("{r:.2}"))
+        );
+        let what = format!(
+            "epochs to train accuracy {t}, {} over {}",
+            self.name(slow),
+            self.name(fast)
+        );
+        (ratio, what, detail)
+    }
+
+    /// Asserts the slowdown of run `slow` over run `fast` at train accuracy `t`.
+    pub fn slowdown_within(&mut self, slow: usize, fast: usize, t: f64, band: &Band) {
+        let (r, what, detail) = self.slowdown_detail(slow, fast, t);
+        self.within_band(what, r, detail, band);
+    }
+
+    /// Reports the slowdown without asserting it.
+    pub fn slowdown_reported(&mut self, slow: usize, fast: usize, t: f64) {
+        let (r, what, detail) = self.slowdown_detail(slow, fast, t);
+        self.report(what, r, detail);
     }
 }
 
-/// Spearman's rank correlation (average ranks for ties).
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                r[k] = (i + j) as f64 / 2.0 + 1.0;
-            }
-            i = j + 1;
+impl Claim {
+    /// Judges the claim on its runs, given in the order of [`Claim::runs`].
+    pub fn judge(&self, runs: &[&dyn Run]) -> Result<Verdict> {
+        if runs.len() != self.runs.len() {
+            return Err(Error::config(
+                "claim",
+                format!(
+                    "{} needs {} runs ({}), got {}",
+                    self.id,
+                    self.runs.len(),
+                    self.runs.join(", "),
+                    runs.len()
+                ),
+            ));
         }
-        r
+        let bands = bands::cpu()?;
+        let mut j = Judge {
+            runs,
+            bands,
+            measures: Vec::new(),
+        };
+        (self.check)(&mut j);
+        Ok(Verdict {
+            claim: self.id.into(),
+            statement: self.statement.into(),
+            seed: runs.first().map_or(0, |r| r.experiment().seed),
+            holds: j.measures.iter().all(|m| m.holds),
+            measures: j.measures,
+        })
     }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
+
+    /// The claim's runs as experiments.
+    pub fn experiments(&self) -> Result<Vec<crate::experiment::Experiment>> {
+        self.runs
+            .iter()
+            .map(|n| crate::experiment::Experiment::preset(n))
+            .collect()
+    }
 }
 
-/// Each value is at least `1 - tol` times every earlier one: non-decreasing within noise.
-pub fn non_decreasing_within(v: &[f64], tol: f64) -> Check {
-    for j in 0..v.len() {
-        for i in 0..j {
-            if v[j] < (1.0 - tol) * v[i] {
-                return Err(format!(
-                    "{v:?}: item {j} ({}) falls more than {tol} below item {i} ({})",
-                    v[j], v[i]
-                ));
-            }
+/// The claim with this id.
+pub fn claim(id: &str) -> Result<&'static Claim> {
+    CPU.iter().find(|c| c.id == id).ok_or_else(|| {
+        Error::config(
+            "claim",
+            format!(
+                "unknown claim {id:?}; the claims are {}",
+                CPU.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Rounds `v` to a multiple of `r`, printed with the digits `r` has.
+pub fn quantize(v: f64, r: f64) -> f64 {
+    let q = (v / r).round() * r;
+    let digits = (-r.log10().floor()).max(0.0) as usize;
+    format!("{q:.digits$}").parse().unwrap_or(q)
+}
+
+impl Verdict {
+    /// What a snapshot pins: the verdict and each asserted measure rounded to its band's
+    /// resolution (the spread over seeds and instruction-set levels), never the raw floats,
+    /// which differ between CPUs.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let measures: Vec<_> = self
+            .measures
+            .iter()
+            .filter_map(|m| {
+                let b = m.band.as_ref()?;
+                Some(serde_json::json!({
+                    "what": m.what,
+                    "band": b.name,
+                    "value": m.value.map(|v| quantize(v, b.resolution)),
+                    "holds": m.holds,
+                }))
+            })
+            .collect();
+        serde_json::json!({
+            "claim": self.claim,
+            "holds": self.holds,
+            "measures": measures,
+        })
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} (seed {}): {}",
+            self.claim,
+            self.seed,
+            if self.holds { "holds" } else { "does not hold" }
+        )?;
+        for m in &self.measures {
+            let band = m
+                .band
+                .as_ref()
+                .map_or("reported, not asserted".into(), |b| {
+                    format!(
+                        "band {} [{}, {}]",
+                        b.name,
+                        b.min.map_or("-inf".into(), |v| v.to_string()),
+                        b.max.map_or("inf".into(), |v| v.to_string())
+                    )
+                });
+            writeln!(
+                f,
+                "  {} {}: {} ({band})",
+                if m.holds { "ok  " } else { "FAIL" },
+                m.what,
+                m.detail
+            )?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
-/// At the first epoch where clean examples reach `clean_t` train accuracy, corrupted ones
-/// are at most `corrupted_max`. Returns (epoch, clean, corrupted).
-pub fn clean_first(run: &impl Run, clean_t: f64, corrupted_max: f64) -> Check<(usize, f64, f64)> {
-    let name = &run.summary().name;
-    let m = run
-        .metrics()
-        .iter()
-        .find(|m| m.train_acc_clean.is_some_and(|c| c >= clean_t))
-        .ok_or_else(|| {
-            format!("{name}: clean examples never reached {clean_t} (or no labels were corrupted)")
-        })?;
-    let (clean, corrupted) = (
-        m.train_acc_clean.unwrap_or(0.0),
-        m.train_acc_corrupted.unwrap_or(1.0),
-    );
-    if corrupted <= corrupted_max {
-        Ok((m.epoch, clean, corrupted))
-    } else {
-        Err(format!(
-            "{name}: at epoch {} clean accuracy {clean:.3}, corrupted {corrupted:.3} > {corrupted_max}",
-            m.epoch
-        ))
-    }
-}
+// The presets the claims read, named once.
+const MLP_TRUE: &str = "fashion-cpu-true-labels";
+const MLP_RANDOM: &str = "fashion-cpu-random-labels";
+const ALEXNET_TRUE: &str = "fashion-cpu-alexnet-true-labels";
+const ALEXNET_RANDOM: &str = "fashion-cpu-alexnet-random-labels";
+
+/// The corruption levels of Fig. 1b/1c, in the order of the `label-corruption` claim's runs.
+pub const CORRUPTION_LEVELS: [f64; 7] = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0];
+
+/// Every CPU-scale claim.
+pub const CPU: &[Claim] = &[
+    Claim {
+        id: "mlp-fits-true-labels",
+        statement: "an MLP fits true labels, and the fit generalizes: test accuracy far above chance",
+        paper: "§2, Fig. 1a",
+        runs: &[MLP_TRUE],
+        check: |j| {
+            j.fitted(0);
+            let b = j.bands;
+            j.test_acc(0, &b.mlp_true_labels_test_acc);
+        },
+    },
+    Claim {
+        id: "mlp-fits-random-labels",
+        statement: "an MLP fits random labels perfectly, while test accuracy stays at chance",
+        paper: "§2, Fig. 1a, Table 1",
+        runs: &[MLP_RANDOM],
+        check: |j| {
+            j.fitted(0);
+            j.at_chance(0);
+        },
+    },
+    Claim {
+        id: "mlp-fits-shuffled-pixels",
+        statement: "an MLP fits images whose pixels are all shuffled by one fixed permutation",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-shuffled-pixels"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "mlp-fits-random-pixels",
+        statement: "an MLP fits images whose pixels are shuffled by a new permutation each",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-random-pixels"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "mlp-fits-gaussian",
+        statement: "an MLP fits Gaussian noise inputs with the data set's mean and variance",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-gaussian"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "alexnet-fits-true-labels",
+        statement: "the small AlexNet fits true labels, and the fit generalizes",
+        paper: "§2, Fig. 1a",
+        runs: &[ALEXNET_TRUE],
+        check: |j| {
+            j.fitted(0);
+            let b = j.bands;
+            j.test_acc(0, &b.alexnet_true_labels_test_acc);
+        },
+    },
+    Claim {
+        id: "alexnet-fits-random-labels",
+        statement: "the small AlexNet fits random labels perfectly",
+        paper: "§2, Fig. 1a, Table 1",
+        runs: &[ALEXNET_RANDOM],
+        check: |j| {
+            j.fitted(0);
+            j.at_chance(0);
+        },
+    },
+    Claim {
+        id: "alexnet-fits-shuffled-pixels",
+        statement: "the small AlexNet fits shuffled pixels, which destroy the local structure a conv net relies on",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-alexnet-shuffled-pixels"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "alexnet-fits-random-pixels",
+        statement: "the small AlexNet fits random pixels",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-alexnet-random-pixels"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "alexnet-fits-gaussian",
+        statement: "the small AlexNet fits Gaussian noise inputs",
+        paper: "§2, Fig. 1a",
+        runs: &["fashion-cpu-alexnet-gaussian"],
+        check: |j| j.fitted(0),
+    },
+    Claim {
+        id: "mlp-random-labels-fit-slower",
+        statement: "an MLP fits random labels more slowly than true labels, by a small constant factor",
+        paper: "§2, Fig. 1a: \"only a small constant factor slower\"",
+        runs: &[MLP_TRUE, MLP_RANDOM],
+        check: |j| {
+            let b = j.bands;
+            j.slowdown_within(1, 0, 1.0, &b.slowdown_fit);
+            j.slowdown_within(1, 0, 0.9, &b.slowdown_90);
+        },
+    },
+    Claim {
+        id: "alexnet-random-labels-fit-slower",
+        statement: "the small AlexNet fits random labels more slowly than true labels, by a small constant factor",
+        paper: "§2, Fig. 1a: \"only a small constant factor slower\"",
+        runs: &[ALEXNET_TRUE, ALEXNET_RANDOM],
+        check: |j| {
+            let b = j.bands;
+            j.slowdown_within(1, 0, 0.9, &b.alexnet_slowdown_90);
+            // To 100%, the last few true-label examples are as slow as random labels at
+            // this scale: reported, not asserted (golden/cpu-bands.json, not_robust).
+            j.slowdown_reported(1, 0, 1.0);
+        },
+    },
+    Claim {
+        id: "label-corruption",
+        statement: "as label corruption grows, training still fits every level, test error grows, and time to fit grows",
+        paper: "§2, Fig. 1b and 1c",
+        runs: &[
+            MLP_TRUE,
+            "fashion-cpu-corrupt-0.2",
+            "fashion-cpu-corrupt-0.4",
+            "fashion-cpu-corrupt-0.5",
+            "fashion-cpu-corrupt-0.6",
+            "fashion-cpu-corrupt-0.8",
+            MLP_RANDOM,
+        ],
+        check: |j| {
+            let b = j.bands;
+            for i in 0..CORRUPTION_LEVELS.len() {
+                j.fitted(i);
+            }
+            let err: Vec<f64> = (0..CORRUPTION_LEVELS.len())
+                .map(|i| 1.0 - j.run(i).summary().final_test_acc)
+                .collect();
+            let rho = spearman(&CORRUPTION_LEVELS, &err);
+            let list = |v: &[f64], d: usize| {
+                v.iter()
+                    .map(|x| format!("{x:.d$}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            j.within_band(
+                "spearman of (P, test error)".into(),
+                Some(rho),
+                format!("test error {} at P = {}: rho {rho:.2}", list(&err, 3), list(&CORRUPTION_LEVELS, 1)),
+                &b.corruption_test_error_spearman,
+            );
+            let t90: Option<Vec<f64>> = (0..CORRUPTION_LEVELS.len())
+                .map(|i| epochs_to(j.run(i), 0.9).map(|e| e as f64))
+                .collect();
+            let shown = t90.as_deref().map_or("a run never reached 0.9".into(), |t| {
+                format!("epochs to 90% train accuracy: {}", list(t, 0))
+            });
+            let jump = t90
+                .as_ref()
+                .map(|t| t[1..].iter().fold(f64::INFINITY, |m, x| m.min(x / t[0].max(1.0))));
+            j.within_band(
+                "smallest ratio of epochs to 0.9 at P >= 0.2 over P = 0".into(),
+                jump,
+                shown.clone(),
+                &b.corruption_time_jump,
+            );
+            j.within_band(
+                "largest relative fall of epochs to 0.9 as P grows".into(),
+                t90.as_deref().map(largest_relative_drop),
+                shown,
+                &b.corruption_time_drop,
+            );
+        },
+    },
+    Claim {
+        id: "clean-before-corrupted",
+        statement: "with half the labels corrupted, the clean examples are fitted before the corrupted ones",
+        paper: "beyond the paper: Arpit et al. 2017, \"A closer look at memorization\"",
+        runs: &["fashion-cpu-corrupt-0.5"],
+        check: |j| {
+            j.fitted(0);
+            let first = clean_first(j.run(0), 0.9);
+            let detail = first.map_or("clean examples never reached 0.9".into(), |(e, c, k)| {
+                format!("epoch {e}: clean {c:.3}, corrupted {k:.3}")
+            });
+            let b = j.bands;
+            j.within_band(
+                "accuracy on corrupted examples when clean ones reach 0.9".into(),
+                first.map(|f| f.2),
+                detail,
+                &b.arpit_corrupted,
+            );
+        },
+    },
+    Claim {
+        id: "regularization-not-necessary",
+        statement: "without weight decay, dropout or augmentation, true-label test accuracy stays close to the regularized run's",
+        paper: "§3, Table 1",
+        runs: &[MLP_TRUE, "fashion-cpu-regularized-true-labels"],
+        check: |j| {
+            let b = j.bands;
+            j.fitted(0);
+            j.test_acc(0, &b.mlp_true_labels_test_acc);
+            let (plain, reg) = (
+                j.run(0).summary().final_test_acc,
+                j.run(1).summary().final_test_acc,
+            );
+            j.within_band(
+                "test accuracy with every regularizer minus without".into(),
+                Some(reg - plain),
+                format!("{reg:.4} - {plain:.4} = {:+.4}", reg - plain),
+                &b.regularization_gap,
+            );
+        },
+    },
+    Claim {
+        id: "regularization-not-sufficient",
+        statement: "with weight decay, dropout and augmentation all on, random labels are still fitted",
+        paper: "§3, Tables 1 and 2",
+        runs: &["fashion-cpu-regularized-random-labels"],
+        check: |j| {
+            let s = j.run(0).summary();
+            let (acc, epochs) = (s.final_train_acc, s.epochs);
+            let b = j.bands;
+            j.within_band(
+                "train accuracy on random labels with every regularizer on".into(),
+                Some(acc),
+                format!("{acc:.4} after {epochs} epochs"),
+                &b.regularized_random_train_acc,
+            );
+        },
+    },
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::{summarize, Experiment, RunRecord};
+    use crate::train::{EpochMetrics, Stop};
 
-    #[test]
-    fn spearman_handles_order_and_ties() {
-        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
-        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
-        let r = spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 2.0, 3.0]);
-        assert!(r > 0.9 && r < 1.0);
+    /// A synthetic run of `preset`: train accuracy climbs linearly to 0.9 at epoch `to90`,
+    /// then to 1.0 at `to100` (or stalls at 0.95 when `None`); final test accuracy `test`.
+    fn fake(preset: &str, to90: usize, to100: Option<usize>, test: f64) -> RunRecord {
+        let exp = Experiment::preset(preset).unwrap();
+        let last = to100.unwrap_or(to90 * 2).max(to90 + 1);
+        let acc = |e: usize| {
+            if e <= to90 {
+                0.1 + 0.8 * e as f64 / to90 as f64
+            } else {
+                match to100 {
+                    Some(t) => (0.9 + 0.1 * (e - to90) as f64 / (t - to90) as f64).min(1.0),
+                    None => 0.95,
+                }
+            }
+        };
+        let noise = exp.randomization.label_noise();
+        let corrupt = noise > 0.0 && noise < 1.0;
+        let metrics: Vec<EpochMetrics> = (0..=last)
+            .map(|e| EpochMetrics {
+                epoch: e,
+                step: 8 * e,
+                lr: exp.lr,
+                train_loss: 2.3 * (1.0 - acc(e)),
+                train_acc: acc(e),
+                test_loss: 1.0,
+                test_acc: test,
+                train_acc_clean: corrupt.then(|| (acc(e) * 1.2).min(1.0)),
+                train_acc_corrupted: corrupt.then(|| acc(e) * 0.3),
+                wall_s: e as f64,
+            })
+            .collect();
+        let status = if to100.is_some() {
+            Stop::TargetReached
+        } else {
+            Stop::MaxEpochs
+        };
+        let summary = summarize(&exp, &metrics, status, |s| crate::experiment::Summary {
+            test_size: exp.test_size.unwrap_or(10_000) as i64,
+            ..s
+        });
+        RunRecord {
+            experiment: exp,
+            metrics,
+            summary,
+            corrupted: Vec::new(),
+        }
     }
 
-    #[test]
-    fn every_band_the_checks_use_is_in_golden() {
-        for name in [
-            "true_labels_test_acc_min",
-            "chance_sigmas",
-            "slowdown_fit_min",
-            "slowdown_fit_max",
-            "slowdown_90_min",
-            "slowdown_90_max",
-            "corruption_test_error_spearman_min",
-            "corruption_time_jump_min",
-            "corruption_time_tolerance",
-            "regularization_gap_max",
-            "regularized_random_train_acc_min",
-            "arpit_corrupted_max",
-        ] {
-            assert!(band(name).is_finite(), "{name}");
+    fn verdict(id: &str, runs: &[RunRecord]) -> Verdict {
+        let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
+        claim(id).unwrap().judge(&refs).unwrap()
+    }
+
+    /// For each claim: runs on which it holds, and runs on which it must not.
+    fn cases(c: &Claim) -> (Vec<RunRecord>, Vec<Vec<RunRecord>>) {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(150), test);
+        let unfit = |p: &str, test: f64| fake(p, 20, None, test);
+        match c.id {
+            "mlp-fits-true-labels" | "alexnet-fits-true-labels" => (
+                vec![fit(c.runs[0], 0.85)],
+                vec![vec![unfit(c.runs[0], 0.85)], vec![fit(c.runs[0], 0.1)]],
+            ),
+            "mlp-fits-random-labels" | "alexnet-fits-random-labels" => (
+                vec![fit(c.runs[0], 0.1)],
+                vec![vec![unfit(c.runs[0], 0.1)], vec![fit(c.runs[0], 0.4)]],
+            ),
+            id if id.contains("-fits-") => {
+                (vec![fit(c.runs[0], 0.1)], vec![vec![unfit(c.runs[0], 0.1)]])
+            }
+            "mlp-random-labels-fit-slower" | "alexnet-random-labels-fit-slower" => {
+                let truth = fake(c.runs[0], 20, Some(150), 0.8);
+                let random = fake(c.runs[1], 80, Some(190), 0.1);
+                let same = fake(c.runs[1], 20, Some(150), 0.1);
+                (
+                    vec![truth.clone(), random.clone()],
+                    vec![vec![random, truth.clone()], vec![truth, same]],
+                )
+            }
+            "label-corruption" => {
+                let t90 = [20, 70, 85, 90, 95, 95, 100];
+                let make = |t90: &[usize], err: &dyn Fn(usize) -> f64| -> Vec<RunRecord> {
+                    c.runs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| fake(p, t90[i], Some(t90[i] + 100), 1.0 - err(i)))
+                        .collect()
+                };
+                let grows = |i: usize| 0.2 + 0.1 * i as f64;
+                let falls = |i: usize| 0.8 - 0.1 * i as f64;
+                (
+                    make(&t90, &grows),
+                    vec![
+                        make(&t90, &falls),
+                        make(&[20, 25, 25, 30, 30, 30, 30], &grows),
+                        make(&[20, 70, 85, 90, 40, 95, 100], &grows),
+                    ],
+                )
+            }
+            "clean-before-corrupted" => {
+                let mut late = fit(c.runs[0], 0.5);
+                for m in &mut late.metrics {
+                    m.train_acc_corrupted = m.train_acc_clean;
+                }
+                (vec![fit(c.runs[0], 0.5)], vec![vec![late]])
+            }
+            "regularization-not-necessary" => (
+                vec![fit(c.runs[0], 0.8), fit(c.runs[1], 0.81)],
+                vec![
+                    vec![fit(c.runs[0], 0.8), fit(c.runs[1], 0.9)],
+                    vec![unfit(c.runs[0], 0.8), fit(c.runs[1], 0.81)],
+                ],
+            ),
+            "regularization-not-sufficient" => {
+                (vec![fit(c.runs[0], 0.1)], vec![vec![unfit(c.runs[0], 0.1)]])
+            }
+            other => panic!("claim {other} has no falsification case: add one here"),
         }
     }
 
     #[test]
-    fn non_decreasing_within_tolerates_noise_only() {
-        assert!(non_decreasing_within(&[20.0, 80.0, 98.0, 95.0], 0.15).is_ok());
-        assert!(non_decreasing_within(&[20.0, 80.0, 100.0, 60.0], 0.15).is_err());
+    fn every_claim_holds_on_runs_that_show_it_and_fails_on_runs_that_do_not() {
+        for c in CPU {
+            let (good, bad) = cases(c);
+            let v = verdict(c.id, &good);
+            assert!(v.holds, "{v}");
+            assert!(!bad.is_empty());
+            for runs in bad {
+                let v = verdict(c.id, &runs);
+                assert!(!v.holds, "{} holds on runs where it is false:\n{v}", c.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_claim_given_the_wrong_number_of_runs_is_an_error() {
+        let e = claim("label-corruption").unwrap().judge(&[]).unwrap_err();
+        assert!(e.to_string().contains("needs 7 runs"), "{e}");
+    }
+
+    #[test]
+    fn snapshots_hold_verdicts_and_rounded_asserted_measures_only() {
+        let c = claim("alexnet-random-labels-fit-slower").unwrap();
+        let (good, _) = cases(c);
+        let v = verdict(c.id, &good);
+        let snap = v.snapshot();
+        let measures = snap["measures"].as_array().unwrap();
+        // The reported (not robust) ratio to 100% is not pinned.
+        assert_eq!(measures.len(), 1, "{snap}");
+        assert_eq!(measures[0]["band"], "alexnet_slowdown_90");
+        let r = v.measures[0].band.as_ref().unwrap().resolution;
+        assert_eq!(measures[0]["value"], quantize(4.0, r));
+    }
+
+    #[test]
+    fn claims_have_unique_ids_and_valid_presets() {
+        let mut ids: Vec<_> = CPU.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CPU.len());
+        for c in CPU {
+            c.experiments().unwrap_or_else(|e| panic!("{}: {e}", c.id));
+        }
+        assert!(claim("no-such-claim").is_err());
+    }
+
+    #[test]
+    fn quantize_rounds_to_the_resolution() {
+        assert_eq!(quantize(0.8015, 0.05), 0.8);
+        assert_eq!(quantize(1.37, 0.5), 1.5);
+        assert_eq!(quantize(3.3, 2.0), 4.0);
+        assert_eq!(quantize(0.3000000004, 0.1), 0.3);
     }
 }

@@ -29,6 +29,8 @@ pub struct Chart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
+    /// The x axis counts something (SGD steps): label it with integers.
+    pub integer_x: bool,
     pub series: Vec<Series>,
 }
 
@@ -70,8 +72,11 @@ where
         .y_label_area_size(60)
         .build_cartesian_2d((x0 - px)..(x1 + px), (y0.min(0.0) - py)..(y1 + py))
         .map_err(|e| e.to_string())?;
+    let integer = |x: &f64| format!("{x:.0}");
+    let plain = |x: &f64| format!("{x}");
     chart
         .configure_mesh()
+        .x_label_formatter(if c.integer_x { &integer } else { &plain })
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)
         .label_style(("sans-serif", 14))

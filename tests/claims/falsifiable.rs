@@ -1,57 +1,61 @@
-//! Each claim's check fails when its claim is false: the same checks, on runs where the
-//! claim does not hold (training cut short, roles swapped, order reversed).
+//! Each claim's check fails when its claim is false: the registry's own checks, judged on
+//! real runs where the claim does not hold (training cut short, roles swapped, order
+//! reversed). `rethink::claims` unit tests do the same for every claim on synthetic runs.
 use crate::common::*;
-use rethink::claims::*;
+use rethink::claims::{self, Run, Verdict};
+use rethink::experiment::RunRecord;
 
-#[test]
-fn fitted_fails_when_training_is_cut_to_one_epoch() {
-    let rec = run_preset("fashion-cpu-random-labels", |e| e.max_epochs = 1).unwrap();
-    let err = fitted(&rec).unwrap_err().to_string();
-    assert!(err.contains("never reached 1"), "{err}");
+fn judge_on(id: &str, runs: &[&RunRecord]) -> Verdict {
+    let refs: Vec<&dyn Run> = runs.iter().map(|r| *r as &dyn Run).collect();
+    claims::claim(id).unwrap().judge(&refs).unwrap()
+}
+
+fn refuted(id: &str, runs: &[&RunRecord]) {
+    let v = judge_on(id, runs);
+    assert!(!v.holds, "{id} should not hold on these runs:\n{v}");
 }
 
 #[test]
-fn chance_and_generalization_checks_fail_on_the_wrong_labels() {
-    let truth = run_preset("fashion-cpu-true-labels", |e| e.max_epochs = 10).unwrap();
-    let random = run_preset("fashion-cpu-random-labels", |e| e.max_epochs = 10).unwrap();
-    assert!(
-        at_chance(&truth, band("chance_sigmas")).is_err(),
-        "true labels are not at chance"
-    );
-    assert!(generalizes(&random, band("true_labels_test_acc_min")).is_err());
+fn fitting_fails_when_training_is_cut_to_one_epoch() {
+    let short = run_preset("fashion-cpu-random-labels", |e| e.max_epochs = 1).unwrap();
+    refuted("mlp-fits-random-labels", &[&short]);
+    refuted("mlp-fits-gaussian", &[&short]);
+}
+
+#[test]
+fn chance_generalization_and_slowdown_fail_on_the_wrong_labels() {
+    let truth = run_preset("fashion-cpu-true-labels", |_| {}).unwrap();
+    let random = run_preset("fashion-cpu-random-labels", |_| {}).unwrap();
+    // True labels are not at chance; random labels do not generalize.
+    refuted("mlp-fits-random-labels", &[&truth]);
+    refuted("mlp-fits-true-labels", &[&random]);
     // Swapped roles: true labels do not fit more slowly than random labels.
-    let full_truth = run_preset("fashion-cpu-true-labels", |_| {}).unwrap();
-    let full_random = run_preset("fashion-cpu-random-labels", |_| {}).unwrap();
-    assert!(slowdown(
-        &full_truth,
-        &full_random,
-        1.0,
-        band("slowdown_fit_min"),
-        band("slowdown_fit_max")
-    )
-    .is_err());
+    refuted("mlp-random-labels-fit-slower", &[&random, &truth]);
+    // No labels were corrupted: clean examples are not "fitted first".
+    refuted("clean-before-corrupted", &[&truth]);
+    // A "plain" run that does not generalize is far below a regularized one.
+    let reg = run_preset("fashion-cpu-regularized-true-labels", |_| {}).unwrap();
+    refuted("regularization-not-necessary", &[&random, &reg]);
 }
 
 #[test]
-fn trend_checks_fail_on_a_reversed_order() {
-    let err = [0.2, 0.3, 0.45, 0.55, 0.7, 0.9];
-    let rev: Vec<f64> = err.iter().rev().copied().collect();
-    assert!(
-        spearman(&[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], &rev)
-            < band("corruption_test_error_spearman_min")
-    );
-    assert!(non_decreasing_within(
-        &[20.0, 80.0, 100.0, 60.0],
-        band("corruption_time_tolerance")
-    )
-    .is_err());
+fn the_corruption_trend_fails_in_reverse_order() {
+    let claim = claims::claim("label-corruption").unwrap();
+    let runs: Vec<RunRecord> = claim
+        .experiments()
+        .unwrap()
+        .iter()
+        .map(|e| run_cached(e).unwrap())
+        .collect();
+    let reversed: Vec<&RunRecord> = runs.iter().rev().collect();
+    refuted("label-corruption", &reversed);
 }
 
 #[test]
-fn clean_first_fails_without_corruption_and_when_corrupted_examples_keep_up() {
-    let clean = run_preset("fashion-cpu-true-labels", |e| e.max_epochs = 5).unwrap();
-    assert!(clean_first(&clean, 0.9, band("arpit_corrupted_max")).is_err());
-    // At P = 0.5 with the bound set below what the corrupted examples reach, it fails.
-    let half = run_preset("fashion-cpu-corrupt-0.5", |e| e.max_epochs = 60).unwrap();
-    assert!(clean_first(&half, 0.9, 0.05).is_err());
+fn regularized_random_labels_are_not_fitted_when_training_is_cut_short() {
+    let short = run_preset("fashion-cpu-regularized-random-labels", |e| {
+        e.max_epochs = 50
+    })
+    .unwrap();
+    refuted("regularization-not-sufficient", &[&short]);
 }

@@ -1,11 +1,12 @@
-//! Claim 1 (§2, Fig. 1a): true labels are fitted, and the fit generalizes.
+//! §2, Fig. 1a: true labels are fitted, and the fit generalizes.
 use crate::common::*;
-use rethink::claims::*;
 
 #[test]
-fn true_labels_are_fitted_and_test_accuracy_is_well_above_chance() {
-    let rec = run_preset("fashion-cpu-true-labels", |_| {}).unwrap();
-    fitted(&rec).unwrap();
-    generalizes(&rec, band("true_labels_test_acc_min")).unwrap();
-    insta::assert_json_snapshot!("mlp_true_labels", curve(&rec, 20));
+fn an_mlp_fits_true_labels_and_test_accuracy_is_well_above_chance() {
+    assert_claim("mlp-fits-true-labels");
+}
+
+#[test]
+fn alexnet_fits_true_labels_and_test_accuracy_is_well_above_chance() {
+    assert_claim("alexnet-fits-true-labels");
 }

@@ -1,9 +1,11 @@
 //! The paper's claims as tests: one integration-test binary, one module per claim.
 //! Zhang et al. 2017, "Understanding deep learning requires rethinking generalization".
 //!
-//! CPU-scale claims train on real Fashion-MNIST subsets (the presets in
-//! `rethink::experiment`); their thresholds live in golden/cpu-bands.json with the runs
-//! that justify them. The `gpu` module (with `--features gpu`) runs the full-scale ones.
+//! CPU-scale claims are defined once in `rethink::claims` (their runs, check and band); a
+//! test here trains the claim's runs on real Fashion-MNIST subsets (once per build, through
+//! the run cache in tests/common), asserts its verdict and compares the verdict's snapshot
+//! (tests/claims/snapshots/CLAIM.snap). The bands live in golden/cpu-bands.json with the
+//! runs that justify them. The `gpu` module (with `--features gpu`) runs the full-scale ones.
 mod common;
 
 mod clean_before_corrupted;
@@ -16,6 +18,7 @@ mod fit_true_labels;
 mod gpu;
 mod label_corruption;
 mod libtorch;
+mod portability;
 mod regularization_not_necessary;
 mod regularization_not_sufficient;
 mod reproduce;

@@ -79,11 +79,16 @@ fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
 fn report_writes_figures_and_names_a_corrupt_summary_while_reporting_the_rest() {
     require_fashion();
     let tmp = tempdir();
-    reproduce(&small_suite(), tmp.path());
+    // The small suite draws the figures; two claims' real runs get verdicts.
+    let mut suite = small_suite();
+    for p in ["fashion-cpu-gaussian", "fashion-cpu-random-pixels"] {
+        suite.push(Experiment::preset(p).unwrap());
+    }
+    reproduce(&suite, tmp.path());
     let bad = tmp
         .path()
         .join("runs")
-        .join("small-gaussian")
+        .join("fashion-cpu-gaussian")
         .join("summary.json");
     std::fs::write(&bad, "{ \"name\": ").unwrap();
     let o = cli(&["report", tmp.path().to_str().unwrap()]);
@@ -110,10 +115,22 @@ fn report_writes_figures_and_names_a_corrupt_summary_while_reporting_the_rest() 
     let png = std::fs::read(tmp.path().join("fig1c.png")).unwrap();
     assert_eq!(&png[..4], b"\x89PNG");
     let md = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    assert!(md.contains("## Verdicts"), "{md}");
+    let row = |claim: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {claim} |")))
+            .unwrap_or_else(|| panic!("no verdict for {claim}:\n{md}"))
+            .to_string()
+    };
+    // The intact run's claim is judged by the registry's check; the one whose summary is
+    // corrupt is incomplete and names its run; claims with no run here are left out.
+    assert!(row("mlp-fits-random-pixels").contains("| holds |"), "{md}");
+    let incomplete = row("mlp-fits-gaussian");
     assert!(
-        md.contains("## Verdicts") && md.contains("test error grows with label corruption"),
-        "{md}"
+        incomplete.contains("**incomplete**") && incomplete.contains("fashion-cpu-gaussian"),
+        "{incomplete}"
     );
+    assert!(!md.contains("| label-corruption |"), "{md}");
     assert!(
         md.contains(&bad.display().to_string()),
         "report.md does not name the skipped run"
@@ -121,6 +138,7 @@ fn report_writes_figures_and_names_a_corrupt_summary_while_reporting_the_rest() 
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("summary.json")).unwrap())
             .unwrap();
-    assert_eq!(summary["runs"], 3);
+    assert_eq!(summary["runs"], 5);
     assert_eq!(summary["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(summary["verdicts"].as_array().unwrap().len(), 2);
 }

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use anyhow::{Context, Result};
-use rethink::experiment::{self, Experiment, RunRecord};
+use rethink::claims::{self, Run, Verdict};
+use rethink::experiment::{Experiment, RunDir, RunRecord};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,13 +20,101 @@ pub fn require_fashion() {
     }
 }
 
-/// Runs a preset, changed by `tweak`, on CPU with [`THREADS`] threads.
-pub fn run_preset(name: &str, tweak: impl FnOnce(&mut Experiment)) -> Result<RunRecord> {
+/// The environment variables that choose libtorch's, MKL's, oneDNN's and glibc's kernels:
+/// runs under different values are different runs.
+pub const NUMERICS_ENV: [&str; 5] = [
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_CBWR",
+    "ONEDNN_MAX_CPU_ISA",
+    "GLIBC_TUNABLES",
+];
+
+/// The run cache's key for `exp`: the whole experiment, this test binary's build, the
+/// device, the thread count and the kernel-selecting environment.
+pub fn cache_key(exp: &Experiment) -> String {
+    use md5::{Digest, Md5};
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let meta = std::fs::metadata(&exe).expect("the test binary's metadata");
+    let mut h = Md5::new();
+    h.update(serde_json::to_vec(exp).expect("experiments serialize"));
+    h.update(format!(
+        "build {} {} {:?}; cpu; threads {THREADS}",
+        exe.display(),
+        meta.len(),
+        meta.modified().ok()
+    ));
+    for v in NUMERICS_ENV {
+        h.update(format!("{v}={:?};", std::env::var_os(v)));
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// Where finished runs are kept between the tests of one build.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run-cache")
+}
+
+/// Trains `exp` on CPU with [`THREADS`] threads, once per build: tests that need the same
+/// run share it through a content-addressed cache under the target directory. A test that
+/// finds the run being trained by another waits for it (a file lock), and a run is used only
+/// once its summary is written.
+pub fn run_cached(exp: &Experiment) -> Result<RunRecord> {
     require_fashion();
+    let dir = cache_dir().join(cache_key(exp));
+    std::fs::create_dir_all(cache_dir())?;
+    let lock = std::fs::File::create(dir.with_extension("lock"))?;
+    lock.lock()?;
+    if dir.join("summary.json").is_file() {
+        if let Ok(rec) = RunDir::read_record(&dir) {
+            if &rec.experiment == exp {
+                return Ok(rec);
+            }
+        }
+    }
     tch::set_num_threads(THREADS);
+    let rd = RunDir::create(&dir, true)?;
+    rd.train(exp, tch::Device::Cpu, None, &mut |_| {})
+        .with_context(|| format!("running {}", exp.name))
+}
+
+/// Runs a preset, changed by `tweak` (through the cache).
+pub fn run_preset(name: &str, tweak: impl FnOnce(&mut Experiment)) -> Result<RunRecord> {
     let mut exp = Experiment::preset(name)?;
     tweak(&mut exp);
-    experiment::run(&exp, tch::Device::Cpu).with_context(|| format!("running {name}"))
+    run_cached(&exp)
+}
+
+/// Trains a claim's runs (through the cache) and judges it.
+pub fn judge(id: &str) -> Verdict {
+    let claim = claims::claim(id).unwrap();
+    let runs: Vec<RunRecord> = claim
+        .experiments()
+        .unwrap()
+        .iter()
+        .map(|e| run_cached(e).unwrap())
+        .collect();
+    let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
+    claim.judge(&refs).unwrap()
+}
+
+/// Asserts that a claim holds and matches its snapshot, `tests/claims/snapshots/ID.snap`:
+/// the verdict and each measure rounded to its band's resolution.
+pub fn assert_claim(id: &str) -> Verdict {
+    let v = judge(id);
+    assert!(v.holds, "{v}");
+    eprint!("{v}");
+    snapshot_verdict(&v);
+    v
+}
+
+/// Compares a verdict with its snapshot (named by the claim id, shared by every test that
+/// judges the claim).
+pub fn snapshot_verdict(v: &Verdict) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path(root().join("tests/claims/snapshots"));
+    settings.bind(|| insta::assert_json_snapshot!(v.claim.clone(), v.snapshot()));
 }
 
 /// The `rethink` binary built for these tests.
@@ -74,35 +163,6 @@ pub fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
-
-/// A run's curve for a snapshot: accuracies to 2 decimals and losses to 2 decimals at every
-/// `every`-th epoch and the last one; wall times are left out.
-pub fn curve(rec: &RunRecord, every: usize) -> serde_json::Value {
-    let last = rec.metrics.last().map(|m| m.epoch).unwrap_or(0);
-    let points: Vec<_> = rec
-        .metrics
-        .iter()
-        .filter(|m| m.epoch % every == 0 || m.epoch == last)
-        .map(|m| {
-            serde_json::json!({
-                "epoch": m.epoch,
-                "train_acc": round(m.train_acc, 2),
-                "test_acc": round(m.test_acc, 2),
-                "train_loss": round(m.train_loss, 2),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "name": rec.summary.name,
-        "status": rec.summary.status,
-        "epochs_to_fit": rec.summary.epochs_to_fit,
-        "final_train_acc": round(rec.summary.final_train_acc, 2),
-        "final_test_acc": round(rec.summary.final_test_acc, 2),
-        "curve": points,
-    })
-}
-
-pub use rethink::claims::epochs_to;
 
 /// The repository root: `RETHINK_ROOT` when set (a test binary carried to another machine,
 /// see scripts/gpu-check.sh), else the crate directory it was built from.

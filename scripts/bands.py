@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Summarizes a calibration (scripts/calibrate.sh) for golden/cpu-bands.json.
+
+Usage: scripts/bands.py CAL_DIR [--rethink BIN]
+
+For every CAL_DIR/LEVEL/sSEED it runs `rethink report` (the claims registry's own checks,
+so the numbers are the ones the tests judge), then prints, per band: the seeds and levels
+measured, min / median / max, whether every verdict held, and the finest snapshot
+resolution at which every measurement rounds to the same value with a margin of half the
+spread on each side (so that a new seed or CPU is unlikely to cross a rounding edge).
+The result is also written as JSON to CAL_DIR/bands-summary.json.
+"""
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def quantize(v, r):
+    return round(round(v / r) * r, 10)
+
+
+def resolution(values):
+    lo, hi = min(values), max(values)
+    half = (hi - lo) / 2
+    for exp in range(-3, 4):
+        for m in (1, 2, 5):
+            r = m * 10.0**exp
+            q = quantize(lo, r)
+            if quantize(hi, r) != q:
+                continue
+            if lo - half >= q - r / 2 and hi + half <= q + r / 2:
+                return r
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cal")
+    ap.add_argument("--rethink", default="target/release/rethink")
+    a = ap.parse_args()
+    cal = Path(a.cal)
+    by_band = defaultdict(list)
+    verdicts = defaultdict(list)
+    for level_dir in sorted(p for p in cal.iterdir() if p.is_dir()):
+        for seed_dir in sorted(level_dir.glob("s*")):
+            subprocess.run(
+                [a.rethink, "report", str(seed_dir)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            summary = json.loads((seed_dir / "summary.json").read_text())
+            for j in summary["verdicts"]:
+                v = j["verdict"]
+                verdicts[j["claim"]].append((level_dir.name, j["seed"], None if v is None else v["holds"]))
+                if v is None:
+                    continue
+                for m in v["measures"]:
+                    key = (j["claim"], m["band"]["name"] if m["band"] else "(reported)", m["what"])
+                    by_band[key].append((level_dir.name, j["seed"], m["value"], m["holds"]))
+    out = {"verdicts": {}, "measures": []}
+    print("claim verdicts (level, seed, holds):")
+    for claim, vs in verdicts.items():
+        held = sum(1 for v in vs if v[2])
+        print(f"  {claim}: held {held} of {len(vs)}" + ("" if held == len(vs) else f"  {vs}"))
+        out["verdicts"][claim] = {"held": held, "of": len(vs), "runs": vs}
+    print("\nmeasures:")
+    for (claim, band, what), rows in sorted(by_band.items()):
+        vals = [r[2] for r in rows if r[2] is not None]
+        levels = sorted({r[0] for r in rows})
+        seeds = sorted({r[1] for r in rows})
+        if not vals:
+            print(f"  {claim} / {band} / {what}: no values")
+            continue
+        res = resolution(vals)
+        entry = {
+            "claim": claim,
+            "band": band,
+            "what": what,
+            "levels": levels,
+            "seeds": seeds,
+            "n": len(vals),
+            "min": min(vals),
+            "median": statistics.median(vals),
+            "max": max(vals),
+            "all_hold": all(r[3] for r in rows),
+            "resolution": res,
+            "per_level": {
+                lv: sorted(r[2] for r in rows if r[0] == lv and r[2] is not None) for lv in levels
+            },
+        }
+        out["measures"].append(entry)
+        print(
+            f"  {claim} / {band} / {what}: n={len(vals)} levels={levels} seeds={seeds} "
+            f"min={min(vals):.4g} median={statistics.median(vals):.4g} max={max(vals):.4g} "
+            f"hold={entry['all_hold']} resolution={res}"
+        )
+    (cal / "bands-summary.json").write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

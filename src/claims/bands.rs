@@ -1,0 +1,216 @@
+//! Calibrated bands: the range a claim's measurement must fall in, and the resolution its
+//! snapshot is rounded to. They are committed in golden/cpu-bands.json beside the runs
+//! that justify them, and read once into a typed structure: a band the code names but the
+//! file lacks, or one the file has but the code does not know, is an error at load time.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The CPU-scale bands file, compiled in.
+pub const CPU_BANDS_FILE: &str = "golden/cpu-bands.json";
+const CPU_BANDS: &str = include_str!("../../golden/cpu-bands.json");
+
+/// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// The band's key in the file; set when the file is read.
+    #[serde(skip)]
+    pub name: &'static str,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Snapshots round the measured value to a multiple of this: coarse enough that every
+    /// calibration run (all seeds, all instruction-set levels) rounds to the same value.
+    pub resolution: f64,
+    /// Why the band is where it is.
+    pub why: String,
+    /// What the calibration runs measured.
+    pub measured: Calibration,
+}
+
+/// The spread of a band's measurement over the calibration runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    pub seeds: Vec<u64>,
+    /// Instruction-set levels: `native` (the CPU's own kernels) and `sse42` (an x86-64-v2
+    /// CPU imitated on the same machine; see scripts/calibrate.sh).
+    pub levels: Vec<String>,
+    /// Number of measurements (seeds × levels).
+    pub n: usize,
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+impl Band {
+    pub fn contains(&self, v: f64) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
+
+    /// The band in words: `>= 0.75`, `<= 0.04` or `in [1.05, 2]`.
+    pub fn describe(&self) -> String {
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => format!("in [{a}, {b}]"),
+            (Some(a), None) => format!(">= {a}"),
+            (None, Some(b)) => format!("<= {b}"),
+            (None, None) => "any".into(),
+        }
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let name = self.name;
+        if self.min.is_none() && self.max.is_none() {
+            return Err(format!("band {name} has neither min nor max"));
+        }
+        if let (Some(a), Some(b)) = (self.min, self.max) {
+            if a > b {
+                return Err(format!("band {name}: min {a} is above max {b}"));
+            }
+        }
+        if !(self.resolution > 0.0 && self.resolution.is_finite()) {
+            return Err(format!(
+                "band {name}: resolution {} is not a positive number",
+                self.resolution
+            ));
+        }
+        let c = &self.measured;
+        if c.n == 0 || c.seeds.is_empty() || c.levels.is_empty() {
+            return Err(format!("band {name} has no calibration runs"));
+        }
+        Ok(())
+    }
+}
+
+macro_rules! bands {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Every CPU-scale band, by name.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Bands {
+            $($(#[$doc])* pub $name: Band,)*
+        }
+
+        impl Bands {
+            /// Every band with its name, in declaration order.
+            pub fn all(&self) -> Vec<&Band> {
+                vec![$(&self.$name),*]
+            }
+
+            fn set_names(&mut self) {
+                $(self.$name.name = stringify!($name);)*
+            }
+        }
+    };
+}
+
+bands! {
+    /// A memorized training set: train accuracy reaches the presets' target of 1.0.
+    train_acc_fit,
+    /// MLP 1x512 on true labels: test accuracy far above chance.
+    mlp_true_labels_test_acc,
+    /// AlexNet on true labels: test accuracy far above chance.
+    alexnet_true_labels_test_acc,
+    /// Random labels: test accuracy's distance from chance (0.1), in binomial sigmas.
+    chance_sigmas,
+    /// MLP: epochs to 100% train accuracy, random over true labels.
+    slowdown_fit,
+    /// MLP: epochs to 90% train accuracy, random over true labels.
+    slowdown_90,
+    /// AlexNet: epochs to 90% train accuracy, random over true labels.
+    alexnet_slowdown_90,
+    /// Spearman's rho of (corruption level, test error).
+    corruption_test_error_spearman,
+    /// The smallest ratio of epochs to 90% train accuracy at P >= 0.2 over P = 0.
+    corruption_time_jump,
+    /// The largest relative fall of epochs to 90% from a lower P to a higher one.
+    corruption_time_drop,
+    /// Accuracy on corrupted examples when clean ones first reach 0.9, at P = 0.5.
+    arpit_corrupted,
+    /// Test accuracy with every explicit regularizer on, minus without, on true labels.
+    regularization_gap,
+    /// Train accuracy on random labels with every explicit regularizer on.
+    regularized_random_train_acc,
+}
+
+/// golden/cpu-bands.json: the bands and the calibration they come from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BandsFile {
+    /// Machines, dates, seeds and commands of the calibration.
+    #[allow(dead_code)]
+    provenance: serde_json::Value,
+    bands: Bands,
+    /// Effects measured but not robust at this scale: reported, never asserted.
+    #[allow(dead_code)]
+    #[serde(default)]
+    not_robust: serde_json::Value,
+    /// What the calibration showed beyond the bands.
+    #[allow(dead_code)]
+    #[serde(default)]
+    observations: serde_json::Value,
+}
+
+/// Parses and checks a bands file; errors name `path` and the band.
+pub fn parse(path: &str, text: &str) -> Result<Bands> {
+    let file: BandsFile = serde_json::from_str(text).map_err(|source| Error::Json {
+        path: path.into(),
+        source,
+    })?;
+    let mut bands = file.bands;
+    bands.set_names();
+    for b in bands.all() {
+        b.validate().map_err(|what| Error::format(path, what))?;
+    }
+    Ok(bands)
+}
+
+/// The CPU-scale bands, read once from the copy compiled in.
+pub fn cpu() -> Result<&'static Bands> {
+    static BANDS: OnceLock<std::result::Result<Bands, String>> = OnceLock::new();
+    BANDS
+        .get_or_init(|| parse(CPU_BANDS_FILE, CPU_BANDS).map_err(|e| crate::error::chain(&e)))
+        .as_ref()
+        .map_err(|e| Error::format(CPU_BANDS_FILE, e.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_bands_load_and_every_one_is_named() {
+        let b = cpu().unwrap();
+        assert!(b.all().iter().all(|b| !b.name.is_empty()));
+        assert_eq!(b.train_acc_fit.name, "train_acc_fit");
+    }
+
+    #[test]
+    fn an_unknown_or_missing_band_is_an_error_naming_it() {
+        let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
+        let extra = v["bands"]["train_acc_fit"].clone();
+        v["bands"]["made_up_band"] = extra;
+        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        assert!(e.contains("x.json") && e.contains("made_up_band"), "{e}");
+        let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
+        v["bands"].as_object_mut().unwrap().remove("slowdown_fit");
+        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        assert!(e.contains("slowdown_fit"), "{e}");
+        let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
+        v["bands"]["slowdown_fit"]["resolution"] = 0.into();
+        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        assert!(e.contains("band slowdown_fit: resolution 0"), "{e}");
+    }
+
+    #[test]
+    fn bands_contain_their_ends_and_describe_themselves() {
+        let mut b = cpu().unwrap().slowdown_fit.clone();
+        (b.min, b.max) = (Some(1.0), Some(2.0));
+        assert!(b.contains(1.0) && b.contains(2.0) && !b.contains(2.01) && !b.contains(0.99));
+        assert_eq!(b.describe(), "in [1, 2]");
+        b.min = None;
+        assert_eq!(b.describe(), "<= 2");
+    }
+}

@@ -1,0 +1,149 @@
+//! Measurements on finished runs, the pieces the claims are built from. Each is a pure
+//! function of a run's summary and per-epoch metrics.
+use crate::experiment::{Experiment, RunRecord, Summary};
+use crate::train::{EpochMetrics, Stop};
+
+/// A finished run: its experiment, summary and per-epoch metrics.
+pub trait Run {
+    fn experiment(&self) -> &Experiment;
+    fn summary(&self) -> &Summary;
+    fn metrics(&self) -> &[EpochMetrics];
+}
+
+impl Run for RunRecord {
+    fn experiment(&self) -> &Experiment {
+        &self.experiment
+    }
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
+    fn metrics(&self) -> &[EpochMetrics] {
+        &self.metrics
+    }
+}
+
+/// A check's failure: what was measured and why it falls outside the claim.
+pub type Check<T = ()> = std::result::Result<T, String>;
+
+/// The first epoch at which `train_acc >= t`.
+pub fn epochs_to(run: &(impl Run + ?Sized), t: f64) -> Option<usize> {
+    run.metrics()
+        .iter()
+        .find(|m| m.train_acc >= t)
+        .map(|m| m.epoch)
+}
+
+/// Training stopped because it reached its target train accuracy (1.0 unless the
+/// experiment says otherwise).
+pub fn fitted(run: &(impl Run + ?Sized)) -> Check {
+    let s = run.summary();
+    let target = s.target_train_acc.unwrap_or(1.0);
+    if s.status == Stop::TargetReached && s.final_train_acc >= target {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: train accuracy {:.4} after {} epochs never reached {target} ({:?})",
+            s.name, s.final_train_acc, s.epochs, s.status
+        ))
+    }
+}
+
+/// Signed distance of the test accuracy from chance (1 / `classes`), in binomial standard
+/// deviations for the run's test size.
+pub fn chance_z(run: &(impl Run + ?Sized), classes: usize) -> f64 {
+    let s = run.summary();
+    let p = 1.0 / classes as f64;
+    (s.final_test_acc - p) / (p * (1.0 - p) / s.test_size.max(1) as f64).sqrt()
+}
+
+/// Test accuracy is at chance: within `sigmas` binomial standard deviations of 0.1.
+pub fn at_chance(run: &(impl Run + ?Sized), sigmas: f64) -> Check {
+    let z = chance_z(run, 10);
+    if z.abs() <= sigmas {
+        Ok(())
+    } else {
+        let s = run.summary();
+        Err(format!(
+            "{}: test accuracy {:.4} is {z:.1} sigma from chance (0.1) for {} test images, not within {sigmas}",
+            s.name, s.final_test_acc, s.test_size
+        ))
+    }
+}
+
+/// `epochs_to(slow, t) / epochs_to(fast, t)`, or `None` when a run never reached `t`.
+pub fn slowdown(slow: &(impl Run + ?Sized), fast: &(impl Run + ?Sized), t: f64) -> Option<f64> {
+    Some(epochs_to(slow, t)? as f64 / epochs_to(fast, t)?.max(1) as f64)
+}
+
+/// Spearman's rank correlation (average ranks for ties).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut r = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                j += 1;
+            }
+            for &k in &idx[i..=j] {
+                r[k] = (i + j) as f64 / 2.0 + 1.0;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let (rx, ry) = (ranks(x), ranks(y));
+    let n = x.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+/// The largest relative fall from an earlier item to a later one, `(v[i] - v[j]) / v[i]`
+/// over `i < j`; 0 for a non-decreasing sequence.
+pub fn largest_relative_drop(v: &[f64]) -> f64 {
+    let mut worst = 0.0f64;
+    for j in 0..v.len() {
+        for i in 0..j {
+            if v[i] > 0.0 {
+                worst = worst.max((v[i] - v[j]) / v[i]);
+            }
+        }
+    }
+    worst
+}
+
+/// At the first epoch where the examples whose label was kept reach `clean_t` train
+/// accuracy: (epoch, their accuracy, the accuracy on the examples whose label was changed).
+/// `None` when that never happens or no label was changed.
+pub fn clean_first(run: &(impl Run + ?Sized), clean_t: f64) -> Option<(usize, f64, f64)> {
+    let m = run
+        .metrics()
+        .iter()
+        .find(|m| m.train_acc_clean.is_some_and(|c| c >= clean_t))?;
+    Some((m.epoch, m.train_acc_clean?, m.train_acc_corrupted?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_handles_order_and_ties() {
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+        let r = spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 2.0, 3.0]);
+        assert!(r > 0.9 && r < 1.0);
+    }
+
+    #[test]
+    fn largest_relative_drop_sees_noise_and_falls() {
+        assert_eq!(largest_relative_drop(&[20.0, 80.0, 100.0]), 0.0);
+        assert!((largest_relative_drop(&[20.0, 80.0, 98.0, 95.0]) - 3.0 / 98.0).abs() < 1e-12);
+        assert!((largest_relative_drop(&[20.0, 80.0, 100.0, 60.0]) - 0.4).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,326 @@
+//! The report's analysis, pure: finished runs in; verdicts, figure series and tables out.
+//! Every verdict comes from the claims registry ([`crate::claims::CPU`]), the same checks
+//! and bands the claim tests assert.
+use super::{LoadedRun, Unreadable};
+use crate::claims::{self, Run, Verdict};
+use crate::data::DatasetKind;
+use crate::experiment::Experiment;
+use crate::randomize::Randomization;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A claim judged on the runs of one seed, or why it could not be.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    pub claim: String,
+    pub statement: String,
+    pub seed: u64,
+    /// `None` when the claim is incomplete: some of its runs are missing or unreadable.
+    pub verdict: Option<Verdict>,
+    /// The runs it needs and lacks (preset names).
+    pub missing: Vec<String>,
+}
+
+impl Judged {
+    pub fn status(&self) -> &'static str {
+        match &self.verdict {
+            Some(v) if v.holds => "holds",
+            Some(_) => "does not hold",
+            None => "incomplete",
+        }
+    }
+}
+
+/// One line of a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Fig. 1a for one family: training loss against SGD steps per randomization.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fig1a {
+    pub family: String,
+    pub series: Vec<Series>,
+}
+
+/// A row of the Table 1-style comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableRow {
+    pub run: String,
+    pub model: String,
+    pub dataset: String,
+    pub augment: bool,
+    pub weight_decay: f64,
+    pub dropout: f64,
+    pub random_labels: bool,
+    pub train_acc: f64,
+    pub test_acc: f64,
+    /// The paper's Table 1 row for the same model and data set (CIFAR-10 only), when the
+    /// run matches one: (train, test) accuracy as fractions.
+    pub paper: Option<(f64, f64)>,
+}
+
+/// Everything the report shows, computed from the runs alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub judged: Vec<Judged>,
+    pub fig1a: Vec<Fig1a>,
+    /// Fig. 1b: epochs to fit relative to P = 0, against P.
+    pub fig1b: Vec<Series>,
+    /// Fig. 1c: train and test error against P.
+    pub fig1c: Vec<Series>,
+    pub table: Vec<TableRow>,
+}
+
+/// The same experiment, whatever the run was named.
+fn same_setup(run: &Experiment, want: &Experiment) -> bool {
+    let mut r = run.clone();
+    r.name.clone_from(&want.name);
+    &r == want
+}
+
+/// Judges every claim of the registry, once per seed found among the runs. A claim none of
+/// whose runs are present (readable or not) is left out; one that lacks some, or has one
+/// that cannot be read, is `incomplete` and names them.
+pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
+    let seeds: BTreeSet<u64> = runs
+        .iter()
+        .map(|r| r.exp.seed)
+        .chain(
+            unreadable
+                .iter()
+                .filter_map(|u| u.exp.as_ref().map(|e| e.seed)),
+        )
+        .collect();
+    let mut out = Vec::new();
+    for claim in claims::CPU {
+        let Ok(wanted) = claim.experiments() else {
+            continue;
+        };
+        for &seed in &seeds {
+            let wanted: Vec<Experiment> = wanted
+                .iter()
+                .map(|w| Experiment { seed, ..w.clone() })
+                .collect();
+            let found: Vec<Option<&LoadedRun>> = wanted
+                .iter()
+                .map(|w| runs.iter().find(|r| same_setup(&r.exp, w)))
+                .collect();
+            let broken: Vec<Option<&Unreadable>> = wanted
+                .iter()
+                .map(|w| {
+                    unreadable
+                        .iter()
+                        .find(|u| u.exp.as_ref().is_some_and(|e| same_setup(e, w)))
+                })
+                .collect();
+            if found.iter().all(Option::is_none) && broken.iter().all(Option::is_none) {
+                continue;
+            }
+            let missing: Vec<String> = wanted
+                .iter()
+                .zip(found.iter().zip(&broken))
+                .filter(|(_, (f, _))| f.is_none())
+                .map(|(w, (_, b))| match b {
+                    Some(u) => format!("{} (unreadable: {})", w.name, u.dir.display()),
+                    None => w.name.clone(),
+                })
+                .collect();
+            let verdict = if missing.is_empty() {
+                let refs: Vec<&dyn Run> = found.iter().flatten().map(|r| *r as &dyn Run).collect();
+                claim.judge(&refs).ok()
+            } else {
+                None
+            };
+            out.push(Judged {
+                claim: claim.id.into(),
+                statement: claim.statement.into(),
+                seed,
+                verdict,
+                missing,
+            });
+        }
+    }
+    out
+}
+
+/// The corruption level a randomization amounts to, for Fig. 1b/1c.
+fn corruption(r: Randomization) -> Option<f64> {
+    match r {
+        Randomization::TrueLabels => Some(0.0),
+        Randomization::RandomLabels => Some(1.0),
+        Randomization::Corrupt(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Runs that differ only in their name and randomization share a family.
+fn family_key(e: &Experiment) -> String {
+    let mut e = e.clone();
+    e.name = String::new();
+    e.randomization = Randomization::TrueLabels;
+    serde_json::to_string(&e).unwrap_or_default()
+}
+
+/// A family in words: model, data set, subset size, regularizers, seed.
+pub fn family_label(e: &Experiment) -> String {
+    let mut regs = Vec::new();
+    if e.weight_decay > 0.0 {
+        regs.push(format!("wd {}", e.weight_decay));
+    }
+    if e.dropout > 0.0 {
+        regs.push(format!("dropout {}", e.dropout));
+    }
+    if e.augment {
+        regs.push("augment".to_string());
+    }
+    let size = e.train_size.map_or("all".to_string(), |n| n.to_string());
+    let mut extra: String = regs.iter().map(|r| format!(", {r}")).collect();
+    if e.seed != 0 {
+        extra.push_str(&format!(", seed {}", e.seed));
+    }
+    format!("{} on {} ({size} train{extra})", e.model, e.dataset)
+}
+
+/// The paper's Table 1 (CIFAR-10) row for a model with random crop / weight decay / random
+/// labels on or off: (train, test) accuracy as fractions.
+pub fn paper_row(model: &str, augment: bool, wd: bool, random: bool) -> Option<(f64, f64)> {
+    let g: serde_json::Value = serde_json::from_str(super::PAPER).ok()?;
+    g["table1_cifar10"]["rows"]
+        .as_array()?
+        .iter()
+        .find_map(|r| {
+            let r = r.as_array()?;
+            (r[0] == model && r[2] == augment && r[3] == wd && r[4] == random)
+                .then(|| Some((r[5].as_f64()? / 100.0, r[6].as_f64()? / 100.0)))?
+        })
+}
+
+/// Verdicts, figure series and the table from `runs` (and the runs that could not be read,
+/// which make their claims incomplete).
+pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
+    let mut families: BTreeMap<String, Vec<&LoadedRun>> = BTreeMap::new();
+    for r in runs {
+        families.entry(family_key(&r.exp)).or_default().push(r);
+    }
+
+    // Fig. 1a: families with input randomizations beside the labels (a true/random pair
+    // alone, as in the regularizer grid, is compared in the table instead).
+    let mut fig1a = Vec::new();
+    for fam in families.values() {
+        let fig: Vec<&LoadedRun> = Randomization::FIG1A
+            .iter()
+            .filter_map(|r| fam.iter().copied().find(|x| x.exp.randomization == *r))
+            .collect();
+        if fig.len() < 3 {
+            continue;
+        }
+        fig1a.push(Fig1a {
+            family: family_label(&fig[0].exp),
+            series: fig
+                .iter()
+                .map(|r| Series {
+                    label: r.exp.randomization.to_string(),
+                    points: r
+                        .metrics
+                        .iter()
+                        .map(|m| (m.step as f64, m.train_loss))
+                        .collect(),
+                })
+                .collect(),
+        });
+    }
+
+    // Fig. 1b and 1c: families with at least three corruption levels, P = 0 among them.
+    let (mut fig1b, mut fig1c) = (Vec::new(), Vec::new());
+    for fam in families.values() {
+        let mut pts: Vec<(f64, &LoadedRun)> = fam
+            .iter()
+            .filter_map(|r| corruption(r.exp.randomization).map(|p| (p, *r)))
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if pts.len() < 3 || pts[0].0 != 0.0 {
+            continue;
+        }
+        let label = family_label(&pts[0].1.exp);
+        let relative = |t: f64| -> Vec<(f64, f64)> {
+            let base = claims::epochs_to(pts[0].1, t);
+            pts.iter()
+                .filter_map(|(p, r)| Some((*p, claims::epochs_to(*r, t)? as f64 / base? as f64)))
+                .collect()
+        };
+        fig1b.push(Series {
+            label: format!("{label}, to 100%"),
+            points: relative(1.0),
+        });
+        fig1b.push(Series {
+            label: format!("{label}, to 90%"),
+            points: relative(0.9),
+        });
+        for (what, acc) in [
+            (
+                "test",
+                (|r: &LoadedRun| r.summary.final_test_acc) as fn(&LoadedRun) -> f64,
+            ),
+            ("train", |r: &LoadedRun| r.summary.final_train_acc),
+        ] {
+            fig1c.push(Series {
+                label: format!("{label}, {what}"),
+                points: pts.iter().map(|(p, r)| (*p, 1.0 - acc(r))).collect(),
+            });
+        }
+    }
+
+    // Table 1: every true- or random-label run; the paper's row only beside the same model
+    // on the same data set (its Table 1 is CIFAR-10).
+    let mut table: Vec<TableRow> = runs
+        .iter()
+        .filter_map(|r| {
+            let random = match r.exp.randomization {
+                Randomization::TrueLabels => false,
+                Randomization::RandomLabels => true,
+                _ => return None,
+            };
+            let model = r.exp.model.name();
+            let paper = (r.exp.dataset == DatasetKind::Cifar10 && r.exp.dropout == 0.0)
+                .then(|| paper_row(model, r.exp.augment, r.exp.weight_decay > 0.0, random))
+                .flatten();
+            Some(TableRow {
+                run: r.exp.name.clone(),
+                model: model.into(),
+                dataset: r.exp.dataset.name().into(),
+                augment: r.exp.augment,
+                weight_decay: r.exp.weight_decay,
+                dropout: r.exp.dropout,
+                random_labels: random,
+                train_acc: r.summary.final_train_acc,
+                test_acc: r.summary.final_test_acc,
+                paper,
+            })
+        })
+        .collect();
+    table.sort_by(|a, b| {
+        let key = |t: &TableRow| {
+            (
+                t.random_labels,
+                t.dataset.clone(),
+                t.model.clone(),
+                t.augment,
+                t.weight_decay > 0.0,
+                t.dropout > 0.0,
+                t.run.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+
+    Analysis {
+        judged: judge(runs, unreadable),
+        fig1a,
+        fig1b,
+        fig1c,
+        table,
+    }
+}

@@ -1,0 +1,219 @@
+//! The report's rendering: report.md and the figures, from an [`Analysis`].
+use super::analysis::{Analysis, Judged, Series};
+use super::figures::{self, Chart};
+use super::LoadedRun;
+use crate::error::Result;
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+fn chart(title: String, x: &str, y: &str, integer_x: bool, series: &[Series]) -> Chart {
+    Chart {
+        title,
+        x_label: x.into(),
+        y_label: y.into(),
+        integer_x,
+        series: series
+            .iter()
+            .map(|s| figures::Series {
+                label: s.label.clone(),
+                points: s.points.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes every figure of `a` into `dir` as SVG and PNG; returns the stems and the markdown
+/// that shows them, per section (Fig. 1a, Fig. 1b/1c).
+pub fn figures(dir: &Path, a: &Analysis) -> Result<(Vec<String>, String, String)> {
+    let (mut stems, mut md1a, mut md1bc) = (Vec::new(), String::new(), String::new());
+    for f in &a.fig1a {
+        let c = chart(
+            format!("Fig. 1a: training loss, {}", f.family),
+            "SGD steps",
+            "training loss",
+            true,
+            &f.series,
+        );
+        let stem = format!("fig1a-{}", slugify(&f.family));
+        figures::write(dir, &stem, &c)?;
+        let _ = writeln!(md1a, "![{}]({stem}.png)\n", c.title);
+        stems.push(stem);
+    }
+    if !a.fig1b.is_empty() {
+        for (stem, c) in [
+            (
+                "fig1b",
+                chart(
+                    "Fig. 1b: time to fit, relative to true labels".into(),
+                    "label corruption P",
+                    "epochs to fit / epochs at P = 0",
+                    false,
+                    &a.fig1b,
+                ),
+            ),
+            (
+                "fig1c",
+                chart(
+                    "Fig. 1c: error against label corruption".into(),
+                    "label corruption P",
+                    "error",
+                    false,
+                    &a.fig1c,
+                ),
+            ),
+        ] {
+            figures::write(dir, stem, &c)?;
+            let _ = writeln!(md1bc, "![{}]({stem}.png)\n", c.title);
+            stems.push(stem.into());
+        }
+    }
+    Ok((stems, md1a, md1bc))
+}
+
+fn verdict_row(j: &Judged) -> String {
+    let measured = match &j.verdict {
+        Some(v) => v
+            .measures
+            .iter()
+            .map(|m| {
+                let band = m.band.as_ref().map_or(
+                    " (reported, not asserted: not robust at CPU scale)".into(),
+                    |b| {
+                        format!(
+                            " (band {}: {})",
+                            b.name,
+                            match (b.min, b.max) {
+                                (Some(x), Some(y)) => format!("[{x}, {y}]"),
+                                (Some(x), None) => format!(">= {x}"),
+                                (None, Some(y)) => format!("<= {y}"),
+                                (None, None) => "any".into(),
+                            }
+                        )
+                    },
+                );
+                format!(
+                    "{}{}: {}{band}",
+                    if m.holds { "" } else { "**" },
+                    m.what,
+                    m.detail
+                ) + if m.holds { "" } else { "**" }
+            })
+            .collect::<Vec<_>>()
+            .join("<br>"),
+        None => format!("missing or unreadable runs: {}", j.missing.join(", ")),
+    };
+    let status = match j.status() {
+        "holds" => "holds".to_string(),
+        s => format!("**{s}**"),
+    };
+    format!(
+        "| {} | {} | {} | {status} | {} |",
+        j.claim,
+        j.statement,
+        j.seed,
+        measured.replace('|', "/")
+    )
+}
+
+/// report.md.
+pub fn markdown(
+    dir: &Path,
+    a: &Analysis,
+    runs: &[LoadedRun],
+    skipped: &[String],
+    hardware: &str,
+    (md1a, md1bc): (&str, &str),
+) -> String {
+    let mut md = String::new();
+    let total_s: f64 = runs.iter().map(|r| r.summary.wall_s).sum();
+    let devices: std::collections::BTreeSet<&str> =
+        runs.iter().map(|r| r.summary.device.as_str()).collect();
+    let _ = writeln!(md, "# rethink: Zhang et al. 2017 reproduced\n");
+    let _ = writeln!(
+        md,
+        "Zhang, Bengio, Hardt, Recht and Vinyals, *Understanding deep learning requires rethinking generalization* (ICLR 2017, arXiv:1611.03530).\n"
+    );
+    let _ = writeln!(
+        md,
+        "- runs: {} in `{}` ({} skipped)\n- hardware: {hardware}; devices used: {}\n- libtorch 2.11.0 through tch 0.24.0\n- training time: {:.1} minutes in all (sum of the runs' wall times)\n",
+        runs.len(),
+        super::runs_dir(dir).display(),
+        skipped.len(),
+        devices.into_iter().collect::<Vec<_>>().join(", "),
+        total_s / 60.0
+    );
+    if !skipped.is_empty() {
+        let _ = writeln!(md, "Runs left out of this report:\n");
+        for s in skipped {
+            let _ = writeln!(md, "- {s}");
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(
+        md,
+        "## Verdicts\n\nEach claim is judged by the same check and calibrated band (golden/cpu-bands.json) as the test that asserts it. A claim is incomplete when one of its runs is missing or unreadable.\n\n| claim | what | seed | verdict | measured |\n|---|---|---|---|---|"
+    );
+    for j in &a.judged {
+        let _ = writeln!(md, "{}", verdict_row(j));
+    }
+    if a.judged.is_empty() {
+        let _ = writeln!(md, "| - | no claim's runs are among these runs | | | |");
+    }
+    let _ = writeln!(md, "\n## Fig. 1a: fitting randomized data\n\nTraining loss against SGD steps; each line is one randomization. The paper (CIFAR-10, Inception) shows every line reaching zero, random labels last.\n\n{md1a}");
+    let _ = writeln!(md, "## Fig. 1b and 1c: label corruption\n\nTime to fit (relative to true labels) and error against the corruption level P. The paper shows training error at zero for every P while test error climbs towards chance (0.9).\n\n{md1bc}");
+    let _ = writeln!(md, "## Table 1: explicit regularization\n\nThe paper's numbers (Table 1, CIFAR-10) appear only beside runs of the same model on the same data set. At CPU scale (Fashion-MNIST) the columns stay empty: the paper has no Fashion-MNIST row to compare with. Our augmentation is random crop plus horizontal flip (flips only at CPU scale, see golden/cpu-bands.json).\n");
+    let _ = writeln!(md, "| run | model | data | augment | weight decay | dropout | labels | train | test | paper train | paper test | test - paper |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for t in &a.table {
+        let pct = |x: Option<f64>| x.map_or(String::new(), |v| format!("{:.2}", v * 100.0));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} |",
+            t.run,
+            t.model,
+            t.dataset,
+            if t.augment { "yes" } else { "no" },
+            t.weight_decay,
+            t.dropout,
+            if t.random_labels { "random" } else { "true" },
+            t.train_acc * 100.0,
+            t.test_acc * 100.0,
+            pct(t.paper.map(|p| p.0)),
+            pct(t.paper.map(|p| p.1)),
+            t.paper.map_or(String::new(), |p| format!(
+                "{:+.2}",
+                (t.test_acc - p.1) * 100.0
+            )),
+        );
+    }
+    let _ = writeln!(md, "\n## Every run\n\n| run | seed | status | epochs | epochs to fit | train | test | best test | seconds |\n|---|---|---|---|---|---|---|---|---|");
+    for r in runs {
+        let s = &r.summary;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {:.1} |",
+            s.name,
+            r.exp.seed,
+            s.status,
+            s.epochs,
+            s.epochs_to_fit.map_or("-".into(), |e| e.to_string()),
+            s.final_train_acc,
+            s.final_test_acc,
+            s.best_test_acc,
+            s.wall_s
+        );
+    }
+    let _ = writeln!(md, "\n## How to read this\n\nEach run directory under `runs/` holds `config.json` (rerun it with `rethink run --config`), `metrics.jsonl` (one line per epoch) and `summary.json`. `summary.json` beside this file has the same numbers for machines.");
+    md
+}
