@@ -24,16 +24,20 @@ def quantize(v, r):
     return round(round(v / r) * r, 10)
 
 
-def resolution(values):
+def fits(values, r):
+    """Every value rounds to one multiple of r, with half the spread to spare each side."""
     lo, hi = min(values), max(values)
     half = (hi - lo) / 2
+    q = quantize(lo, r)
+    return quantize(hi, r) == q and lo - half >= q - r / 2 and hi + half <= q + r / 2
+
+
+def resolution(*value_sets):
+    """The finest step (1, 2 or 5 times a power of ten) that fits every set of values."""
     for exp in range(-3, 4):
         for m in (1, 2, 5):
             r = m * 10.0**exp
-            q = quantize(lo, r)
-            if quantize(hi, r) != q:
-                continue
-            if lo - half >= q - r / 2 and hi + half <= q + r / 2:
+            if all(fits(v, r) for v in value_sets if v):
                 return r
     return None
 
@@ -99,6 +103,26 @@ def main():
             f"min={min(vals):.4g} median={statistics.median(vals):.4g} max={max(vals):.4g} "
             f"hold={entry['all_hold']} resolution={res}"
         )
+    print("\nbands (pooled over the measures that use them):")
+    out["bands"] = {}
+    names = sorted({m["band"] for m in out["measures"] if m["band"] != "(reported)"})
+    for name in names:
+        ms = [m for m in out["measures"] if m["band"] == name]
+        sets = [[r[2] for r in by_band[(m["claim"], name, m["what"])] if r[2] is not None] for m in ms]
+        vals = [v for s in sets for v in s]
+        b = {
+            "levels": sorted({lv for m in ms for lv in m["levels"]}),
+            "seeds": sorted({sd for m in ms for sd in m["seeds"]}),
+            "n": len(vals),
+            "min": min(vals),
+            "median": statistics.median(vals),
+            "max": max(vals),
+            "all_hold": all(m["all_hold"] for m in ms),
+            "resolution": resolution(*sets),
+            "measures": len(ms),
+        }
+        out["bands"][name] = b
+        print(f"  {name}: {b}")
     (cal / "bands-summary.json").write_text(json.dumps(out, indent=1))
 
 

@@ -2,12 +2,12 @@
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rethink::data::{self, transform::Normalization, DatasetKind};
+use rethink::data::{self, DatasetKind};
 use rethink::experiment::{Experiment, RunDir, Scale};
 use rethink::models::{self, ModelKind};
 use rethink::randomize::Randomization;
 use rethink::report;
-use rethink::train::{self, Preprocess, Stop};
+use rethink::train::{self, Stop};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -201,22 +201,6 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// The preprocessing a data set gets when `--dataset` switches to it.
-fn default_preprocess(d: DatasetKind) -> Preprocess {
-    match d {
-        DatasetKind::Cifar10 => Preprocess {
-            normalization: Normalization::Whiten,
-            crop: Some(28),
-            augment_pad: 0,
-        },
-        _ => Preprocess {
-            normalization: Normalization::Unit,
-            crop: None,
-            augment_pad: 2,
-        },
-    }
-}
-
 fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     let mut e = match (&a.config, &a.preset) {
         (Some(path), _) => Experiment::from_file(path)?,
@@ -224,23 +208,20 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         (None, None) => Experiment::preset("fashion-cpu-true-labels")?,
     };
     if let Some(d) = a.dataset {
-        if d != e.dataset {
-            e.preprocess = default_preprocess(d);
-        }
-        e.dataset = d;
+        e = e.on_dataset(d);
     }
     macro_rules! set {
-        ($($field:ident = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$field = v; } )* };
+        ($($($field:ident).+ = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$($field).+ = v; } )* };
     }
     set!(
         model = a.model,
         randomization = a.randomization,
-        max_epochs = a.epochs,
-        batch_size = a.batch_size,
-        lr = a.lr,
-        weight_decay = a.weight_decay,
+        train.max_epochs = a.epochs,
+        train.batch_size = a.batch_size,
+        train.lr = a.lr,
+        train.weight_decay = a.weight_decay,
         dropout = a.dropout,
-        seed = a.seed
+        train.seed = a.seed
     );
     if a.train_size.is_some() {
         e.train_size = a.train_size;
@@ -249,11 +230,11 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         e.test_size = a.test_size;
     }
     if a.target_train_acc.is_some() {
-        e.target_train_acc = a.target_train_acc;
+        e.train.target_train_acc = a.target_train_acc;
     }
-    e.augment |= a.augment;
-    e.channels_last |= a.channels_last;
-    e.amp |= a.amp;
+    e.train.augment |= a.augment;
+    e.train.channels_last |= a.channels_last;
+    e.train.amp |= a.amp;
     e.validate()?;
     Ok(e)
 }
@@ -282,7 +263,7 @@ fn run(a: RunArgs) -> Result<()> {
     let out = a.out.clone().expect("clap requires --out");
     let device = train::parse_device(&a.device)?;
     let dir = RunDir::create(&out, a.force)?;
-    let pb = bar(exp.max_epochs as u64, a.quiet);
+    let pb = bar(exp.train.max_epochs as u64, a.quiet);
     pb.set_prefix(exp.name.clone());
     let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
         pb.set_position(m.epoch as u64);
@@ -420,7 +401,7 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
     let mut suite = Experiment::suite(a.scale);
     if let Some(seed) = a.seed {
         for e in &mut suite {
-            e.seed = seed;
+            e.train.seed = seed;
         }
     }
     if a.list {
@@ -461,7 +442,7 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
                 } else {
                     overall.set_message(String::new());
                     current.reset();
-                    current.set_length(exp.max_epochs as u64);
+                    current.set_length(exp.train.max_epochs as u64);
                     current.set_prefix(exp.name.clone());
                 }
             }
@@ -517,33 +498,14 @@ fn report_cmd(dir: &std::path::Path) -> Result<()> {
 }
 
 fn theorem_cmd(a: TheoremArgs) -> Result<()> {
-    use rethink::theory::expressivity;
-    let (name, points, targets, classes) = match a.dataset {
-        Some(kind) => {
-            let raw = data::load(kind, a.data_dir.as_deref())?;
-            let total = raw.train.len() as usize;
-            if a.n > total {
-                bail!(
-                    "invalid n: {} is larger than the {total} training images of {kind}",
-                    a.n
-                );
-            }
-            let px = Vec::<u8>::try_from(raw.train.images.narrow(0, 0, a.n as i64).reshape([-1]))?;
-            let per = px.len() / a.n.max(1);
-            let points: Vec<Vec<f64>> = px
-                .chunks(per)
-                .map(|c| c.iter().map(|&v| f64::from(v)).collect())
-                .collect();
-            let (_, targets) =
-                expressivity::random_problem(a.n, 0, Some(a.classes.unwrap_or(10)), a.seed);
-            (kind.name().to_string(), points, targets, true)
-        }
-        None => {
-            let (p, t) = expressivity::random_problem(a.n, a.d, a.classes, a.seed);
-            ("gaussian".to_string(), p, t, a.classes.is_some())
-        }
+    let cfg = rethink::theory::expressivity::TheoremConfig {
+        n: a.n,
+        d: a.d,
+        seed: a.seed,
+        classes: a.classes,
+        dataset: a.dataset,
     };
-    let r = expressivity::report(&name, &points, &targets, classes, a.seed)?;
+    let r = cfg.run(a.data_dir.as_deref())?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
@@ -584,16 +546,15 @@ fn theorem_cmd(a: TheoremArgs) -> Result<()> {
 
 fn kernel_cmd(a: KernelArgs) -> Result<()> {
     let device = train::parse_device(&a.device)?;
-    let r = rethink::theory::kernel::experiment(
-        a.dataset,
-        a.data_dir.as_deref(),
-        a.train_size,
-        a.test_size,
-        a.randomization,
-        a.gamma,
-        a.seed,
-        device,
-    )?;
+    let cfg = rethink::theory::kernel::KernelConfig {
+        dataset: a.dataset,
+        train_size: a.train_size,
+        test_size: a.test_size,
+        randomization: a.randomization,
+        gamma: a.gamma,
+        seed: a.seed,
+    };
+    let r = cfg.run(a.data_dir.as_deref(), device)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

@@ -109,6 +109,8 @@ macro_rules! bands {
 bands! {
     /// A memorized training set: train accuracy reaches the presets' target of 1.0.
     train_acc_fit,
+    /// True labels: the largest rise of the training loss from one epoch to the next.
+    true_labels_loss_rise,
     /// MLP 1x512 on true labels: test accuracy far above chance.
     mlp_true_labels_test_acc,
     /// AlexNet on true labels: test accuracy far above chance.

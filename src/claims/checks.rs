@@ -75,6 +75,28 @@ pub fn slowdown(slow: &(impl Run + ?Sized), fast: &(impl Run + ?Sized), t: f64) 
     Some(epochs_to(slow, t)? as f64 / epochs_to(fast, t)?.max(1) as f64)
 }
 
+/// The largest rise of the training loss from one epoch to the next, after the first:
+/// (rise, epoch, loss before, loss after); `None` when a loss is not finite. A loss spike
+/// (0.86 to 2.45 in one epoch, say) is an unstable learning rate.
+pub fn largest_loss_rise(run: &(impl Run + ?Sized)) -> Option<(f64, usize, f64, f64)> {
+    let m = run.metrics();
+    if m.iter().any(|m| !m.train_loss.is_finite()) {
+        return None;
+    }
+    m.windows(2)
+        .skip(1)
+        .map(|w| {
+            (
+                w[1].train_loss - w[0].train_loss,
+                w[1].epoch,
+                w[0].train_loss,
+                w[1].train_loss,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .or(Some((0.0, 0, 0.0, 0.0)))
+}
+
 /// Spearman's rank correlation (average ranks for ties).
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     fn ranks(v: &[f64]) -> Vec<f64> {

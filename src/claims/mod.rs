@@ -135,6 +135,21 @@ impl Judge<'_> {
         self.within_band(what, fit.or(Some(0.0)), detail, &b.train_acc_fit);
     }
 
+    /// Run `i` trained without a loss spike: the largest rise of the training loss from one
+    /// epoch to the next (band `true_labels_loss_rise`).
+    pub fn stable(&mut self, i: usize) {
+        let rise = largest_loss_rise(self.runs[i]);
+        let detail = rise.map_or("the loss was not finite".into(), |(r, e, a, b)| {
+            format!("{r:+.2} ({a:.2} -> {b:.2}) at epoch {e}")
+        });
+        let what = format!(
+            "largest rise of the training loss of {} between epochs",
+            self.name(i)
+        );
+        let b = self.bands;
+        self.within_band(what, rise.map(|r| r.0), detail, &b.true_labels_loss_rise);
+    }
+
     /// Run `i`'s final test accuracy falls in `band`.
     pub fn test_acc(&mut self, i: usize, band: &Band) {
         let acc = self.runs[i].summary().final_test_acc;
@@ -212,7 +227,7 @@ impl Claim {
         Ok(Verdict {
             claim: self.id.into(),
             statement: self.statement.into(),
-            seed: runs.first().map_or(0, |r| r.experiment().seed),
+            seed: runs.first().map_or(0, |r| r.experiment().train.seed),
             holds: j.measures.iter().all(|m| m.holds),
             measures: j.measures,
         })
@@ -319,11 +334,12 @@ pub const CORRUPTION_LEVELS: [f64; 7] = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0];
 pub const CPU: &[Claim] = &[
     Claim {
         id: "mlp-fits-true-labels",
-        statement: "an MLP fits true labels, and the fit generalizes: test accuracy far above chance",
+        statement: "an MLP fits true labels without a loss spike, and the fit generalizes: test accuracy far above chance",
         paper: "§2, Fig. 1a",
         runs: &[MLP_TRUE],
         check: |j| {
             j.fitted(0);
+            j.stable(0);
             let b = j.bands;
             j.test_acc(0, &b.mlp_true_labels_test_acc);
         },
@@ -361,11 +377,12 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-true-labels",
-        statement: "the small AlexNet fits true labels, and the fit generalizes",
+        statement: "the small AlexNet fits true labels without a loss spike, and the fit generalizes",
         paper: "§2, Fig. 1a",
         runs: &[ALEXNET_TRUE],
         check: |j| {
             j.fitted(0);
+            j.stable(0);
             let b = j.bands;
             j.test_acc(0, &b.alexnet_true_labels_test_acc);
         },
@@ -569,7 +586,7 @@ mod tests {
             .map(|e| EpochMetrics {
                 epoch: e,
                 step: 8 * e,
-                lr: exp.lr,
+                lr: exp.train.lr,
                 train_loss: 2.3 * (1.0 - acc(e)),
                 train_acc: acc(e),
                 test_loss: 1.0,
@@ -606,10 +623,18 @@ mod tests {
         let fit = |p: &str, test: f64| fake(p, 20, Some(150), test);
         let unfit = |p: &str, test: f64| fake(p, 20, None, test);
         match c.id {
-            "mlp-fits-true-labels" | "alexnet-fits-true-labels" => (
-                vec![fit(c.runs[0], 0.85)],
-                vec![vec![unfit(c.runs[0], 0.85)], vec![fit(c.runs[0], 0.1)]],
-            ),
+            "mlp-fits-true-labels" | "alexnet-fits-true-labels" => {
+                let mut spike = fit(c.runs[0], 0.85);
+                spike.metrics[10].train_loss += 2.0;
+                (
+                    vec![fit(c.runs[0], 0.85)],
+                    vec![
+                        vec![unfit(c.runs[0], 0.85)],
+                        vec![fit(c.runs[0], 0.1)],
+                        vec![spike],
+                    ],
+                )
+            }
             "mlp-fits-random-labels" | "alexnet-fits-random-labels" => (
                 vec![fit(c.runs[0], 0.1)],
                 vec![vec![unfit(c.runs[0], 0.1)], vec![fit(c.runs[0], 0.4)]],

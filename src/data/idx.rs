@@ -105,9 +105,9 @@ pub fn read(path: &Path) -> Result<Idx> {
     parse(&read_maybe_gz(path)?, path)
 }
 
-/// Encodes an unsigned-byte IDX array. Test-only: the library never writes data sets.
-#[cfg(test)]
-pub(crate) fn encode(dims: &[usize], data: &[u8]) -> Vec<u8> {
+/// Encodes an unsigned-byte IDX array (the format's writer, for tests and small fixtures;
+/// the library itself never writes data sets).
+pub fn encode(dims: &[usize], data: &[u8]) -> Vec<u8> {
     let mut out = vec![0, 0, TYPE_U8, dims.len() as u8];
     for &d in dims {
         out.extend_from_slice(&(d as u32).to_be_bytes());

@@ -1,6 +1,6 @@
-//! Data sets: real Fashion-MNIST, MNIST and CIFAR-10, found on disk in the order README.md's
-//! "Data directories" gives ([`search_dirs`]), loaded as `u8` tensors, and moved once to a
-//! device.
+//! Data sets: real Fashion-MNIST, MNIST and CIFAR-10, found on disk in the order of
+//! [`search_dirs`] (README.md, "The command line"), loaded as `u8` tensors, and moved once
+//! to a device.
 //!
 //! Subsets are deterministic: `--train-size N` takes the first N training images in file
 //! order, and `--test-size N` the first N test images.

@@ -52,11 +52,6 @@ impl ModelKind {
             _ => 1,
         }
     }
-
-    /// Whether the model has batch norm layers.
-    pub fn has_batch_norm(self) -> bool {
-        matches!(self, ModelKind::Inception | ModelKind::Resnet18)
-    }
 }
 
 impl std::fmt::Display for ModelKind {

@@ -87,11 +87,11 @@ fn same_setup(run: &Experiment, want: &Experiment) -> bool {
 pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
     let seeds: BTreeSet<u64> = runs
         .iter()
-        .map(|r| r.exp.seed)
+        .map(|r| r.exp.train.seed)
         .chain(
             unreadable
                 .iter()
-                .filter_map(|u| u.exp.as_ref().map(|e| e.seed)),
+                .filter_map(|u| u.exp.as_ref().map(|e| e.train.seed)),
         )
         .collect();
     let mut out = Vec::new();
@@ -102,7 +102,11 @@ pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
         for &seed in &seeds {
             let wanted: Vec<Experiment> = wanted
                 .iter()
-                .map(|w| Experiment { seed, ..w.clone() })
+                .map(|w| {
+                    let mut w = w.clone();
+                    w.train.seed = seed;
+                    w
+                })
                 .collect();
             let found: Vec<Option<&LoadedRun>> = wanted
                 .iter()
@@ -167,19 +171,19 @@ fn family_key(e: &Experiment) -> String {
 /// A family in words: model, data set, subset size, regularizers, seed.
 pub fn family_label(e: &Experiment) -> String {
     let mut regs = Vec::new();
-    if e.weight_decay > 0.0 {
-        regs.push(format!("wd {}", e.weight_decay));
+    if e.train.weight_decay > 0.0 {
+        regs.push(format!("wd {}", e.train.weight_decay));
     }
     if e.dropout > 0.0 {
         regs.push(format!("dropout {}", e.dropout));
     }
-    if e.augment {
+    if e.train.augment {
         regs.push("augment".to_string());
     }
     let size = e.train_size.map_or("all".to_string(), |n| n.to_string());
     let mut extra: String = regs.iter().map(|r| format!(", {r}")).collect();
-    if e.seed != 0 {
-        extra.push_str(&format!(", seed {}", e.seed));
+    if e.train.seed != 0 {
+        extra.push_str(&format!(", seed {}", e.train.seed));
     }
     format!("{} on {} ({size} train{extra})", e.model, e.dataset)
 }
@@ -285,14 +289,21 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
             };
             let model = r.exp.model.name();
             let paper = (r.exp.dataset == DatasetKind::Cifar10 && r.exp.dropout == 0.0)
-                .then(|| paper_row(model, r.exp.augment, r.exp.weight_decay > 0.0, random))
+                .then(|| {
+                    paper_row(
+                        model,
+                        r.exp.train.augment,
+                        r.exp.train.weight_decay > 0.0,
+                        random,
+                    )
+                })
                 .flatten();
             Some(TableRow {
                 run: r.exp.name.clone(),
                 model: model.into(),
                 dataset: r.exp.dataset.name().into(),
-                augment: r.exp.augment,
-                weight_decay: r.exp.weight_decay,
+                augment: r.exp.train.augment,
+                weight_decay: r.exp.train.weight_decay,
                 dropout: r.exp.dropout,
                 random_labels: random,
                 train_acc: r.summary.final_train_acc,

@@ -194,7 +194,7 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
                     .map_or(s.name.clone(), |n| n.to_string_lossy().into_owned()),
                 serde_json::json!({
                     "name": s.name,
-                    "seed": r.exp.seed,
+                    "seed": r.exp.train.seed,
                     "status": s.status,
                     "epochs": s.epochs,
                     "epochs_to_fit": s.epochs_to_fit,

@@ -204,7 +204,7 @@ pub fn markdown(
             md,
             "| {} | {} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {:.1} |",
             s.name,
-            r.exp.seed,
+            r.exp.train.seed,
             s.status,
             s.epochs,
             s.epochs_to_fit.map_or("-".into(), |e| e.to_string()),

@@ -41,6 +41,17 @@ impl Network {
             .map(|(b, w)| w * (z - b).max(0.0))
             .sum()
     }
+
+    /// Σ_j |w_j · max(⟨a, x⟩ − b_j, 0)|: the size of the terms [`Network::eval`] adds up,
+    /// which bounds its rounding error (about n·ε times this for n terms).
+    pub fn term_magnitude(&self, x: &[f64]) -> f64 {
+        let z = dot(&self.a, x);
+        self.b
+            .iter()
+            .zip(&self.w)
+            .map(|(b, w)| (w * (z - b).max(0.0)).abs())
+            .sum()
+    }
 }
 
 /// How the construction went.
@@ -212,7 +223,11 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Random point sets (distinct projections with probability 1) and arbitrary targets
-        /// are fitted to 1e-9 relative error with exactly 2n + d weights.
+        /// are fitted with exactly 2n + d weights, exactly up to floating-point rounding: the
+        /// residual stays within 4·n·ε of the size of the terms summed (the standard bound
+        /// for a sum of n terms, doubled for the forward substitution that made them). A
+        /// fixed 1e-9 tolerance failed on rare point sets whose close projections make the
+        /// terms large (n = 54, d = 11: 2.1e-9 on a target of 0.53).
         #[test]
         fn fits_any_targets_with_2n_plus_d_weights(
             n in 1usize..60,
@@ -227,7 +242,8 @@ mod tests {
             prop_assert_eq!(fit.network.weights(), 2 * n + d);
             for (p, y) in pts.iter().zip(&ys) {
                 let got = fit.network.eval(p);
-                prop_assert!((got - y).abs() <= 1e-9 * y.abs().max(scale), "c(x) = {} for y = {}", got, y);
+                let bound = 4.0 * n as f64 * f64::EPSILON * fit.network.term_magnitude(p).max(y.abs());
+                prop_assert!((got - y).abs() <= bound, "c(x) = {} for y = {} (bound {:e})", got, y, bound);
             }
         }
     }
@@ -363,4 +379,54 @@ pub fn random_problem(
         })
         .collect();
     (pts, ys)
+}
+
+/// A §4 experiment: the construction on `n` points, either standard Gaussian points in `d`
+/// dimensions or the first `n` training images of a data set (raw pixel values, d = their
+/// size), with random labels in `0..classes` (10 for images unless set) or, for Gaussian
+/// points without `classes`, standard Gaussian real targets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TheoremConfig {
+    pub n: usize,
+    pub d: usize,
+    pub seed: u64,
+    pub classes: Option<u32>,
+    pub dataset: Option<crate::data::DatasetKind>,
+}
+
+impl TheoremConfig {
+    /// Builds the problem (loading images when `dataset` is set) and runs the construction.
+    pub fn run(&self, data_dir: Option<&std::path::Path>) -> Result<TheoremReport> {
+        match self.dataset {
+            Some(kind) => {
+                let raw = crate::data::load(kind, data_dir)?;
+                let total = raw.train.len() as usize;
+                if self.n > total {
+                    return Err(Error::config(
+                        "n",
+                        format!(
+                            "{} is larger than the {total} training images of {kind}",
+                            self.n
+                        ),
+                    ));
+                }
+                let px = Vec::<u8>::try_from(
+                    raw.train.images.narrow(0, 0, self.n as i64).reshape([-1]),
+                )?;
+                let per = px.len() / self.n.max(1);
+                let points: Vec<Vec<f64>> = px
+                    .chunks(per.max(1))
+                    .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+                    .collect();
+                let (_, targets) =
+                    random_problem(self.n, 0, Some(self.classes.unwrap_or(10)), self.seed);
+                report(kind.name(), &points, &targets, true, self.seed)
+            }
+            None => {
+                let (p, t) = random_problem(self.n, self.d, self.classes, self.seed);
+                report("gaussian", &p, &t, self.classes.is_some(), self.seed)
+            }
+        }
+    }
 }

@@ -177,20 +177,55 @@ pub struct KernelReport {
     pub wall_s: f64,
 }
 
-/// Fits the minimum-norm interpolant on the first `train_size` images of `kind` (pixels in
-/// [0, 1], labels randomized by `randomization`), and measures it on the first `test_size`
-/// test images.
-#[allow(clippy::too_many_arguments)]
+/// A §5 experiment: the minimum-norm interpolant of the first `train_size` images of a data
+/// set (pixels in [0, 1], labels randomized), measured on the first `test_size` test images.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelConfig {
+    pub dataset: crate::data::DatasetKind,
+    pub train_size: usize,
+    pub test_size: usize,
+    /// true-labels, random-labels or corrupt:P.
+    pub randomization: crate::randomize::Randomization,
+    /// Bandwidth of k(x, x') = exp(-gamma |x - x'|^2).
+    pub gamma: f64,
+    pub seed: u64,
+}
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        KernelConfig {
+            dataset: crate::data::DatasetKind::FashionMnist,
+            train_size: 2000,
+            test_size: 2000,
+            randomization: crate::randomize::Randomization::TrueLabels,
+            gamma: DEFAULT_GAMMA,
+            seed: 0,
+        }
+    }
+}
+
+impl KernelConfig {
+    /// Runs the experiment with data found the default way (or under `data_dir`).
+    pub fn run(&self, data_dir: Option<&std::path::Path>, device: Device) -> Result<KernelReport> {
+        experiment(self, data_dir, device)
+    }
+}
+
+/// Fits the minimum-norm interpolant that `cfg` describes and measures it.
 pub fn experiment(
-    kind: crate::data::DatasetKind,
+    cfg: &KernelConfig,
     data_dir: Option<&std::path::Path>,
-    train_size: usize,
-    test_size: usize,
-    randomization: crate::randomize::Randomization,
-    gamma: f64,
-    seed: u64,
     device: Device,
 ) -> Result<KernelReport> {
+    let KernelConfig {
+        dataset: kind,
+        train_size,
+        test_size,
+        randomization,
+        gamma,
+        seed,
+    } = *cfg;
     let start = std::time::Instant::now();
     if !matches!(
         randomization,

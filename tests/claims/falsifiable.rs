@@ -17,7 +17,7 @@ fn refuted(id: &str, runs: &[&RunRecord]) {
 
 #[test]
 fn fitting_fails_when_training_is_cut_to_one_epoch() {
-    let short = run_preset("fashion-cpu-random-labels", |e| e.max_epochs = 1).unwrap();
+    let short = run_preset("fashion-cpu-random-labels", |e| e.train.max_epochs = 1).unwrap();
     refuted("mlp-fits-random-labels", &[&short]);
     refuted("mlp-fits-gaussian", &[&short]);
 }
@@ -54,7 +54,7 @@ fn the_corruption_trend_fails_in_reverse_order() {
 #[test]
 fn regularized_random_labels_are_not_fitted_when_training_is_cut_short() {
     let short = run_preset("fashion-cpu-regularized-random-labels", |e| {
-        e.max_epochs = 50
+        e.train.max_epochs = 50
     })
     .unwrap();
     refuted("regularization-not-sufficient", &[&short]);

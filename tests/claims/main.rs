@@ -19,6 +19,7 @@ mod gpu;
 mod label_corruption;
 mod libtorch;
 mod portability;
+mod presets_cli;
 mod regularization_not_necessary;
 mod regularization_not_sufficient;
 mod reproduce;

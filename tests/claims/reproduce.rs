@@ -20,7 +20,7 @@ fn small_suite() -> Vec<Experiment> {
         e.name = format!("small-{}", r.to_string().replace(':', "-"));
         e.train_size = Some(300);
         e.test_size = Some(300);
-        e.max_epochs = 8;
+        e.train.max_epochs = 8;
         e
     })
     .collect()
@@ -70,7 +70,7 @@ fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
     assert!(rethink::experiment::RunDir::read_summary(&third).is_ok());
     // A changed experiment under the same name is not mistaken for a finished one.
     let mut changed = suite.clone();
-    changed[0].max_epochs = 9;
+    changed[0].train.max_epochs = 9;
     let starts = reproduce(&changed, tmp.path());
     assert_eq!(starts.iter().filter(|s| !s.1).count(), 1, "{starts:?}");
 }

@@ -1,0 +1,391 @@
+//! Experiments as data: [`Experiment`], a serde struct holding everything needed to rerun
+//! one training run; typed [`presets`] for the paper's setups and the suites of `rethink
+//! reproduce`; [`run`], which trains one and returns its record without printing anything;
+//! and [`RunDir`], the run directory it is written to.
+pub mod presets;
+mod run;
+mod rundir;
+
+pub use crate::train::TrainConfig;
+pub use presets::{Preset, Regularizers};
+pub use run::{run, run_with, summarize, RunOptions, RunRecord, Summary};
+pub use rundir::{write_atomic, RunDir};
+
+use crate::data::DatasetKind;
+use crate::error::{Error, Result};
+use crate::models::{self, ModelKind};
+use crate::randomize::Randomization;
+use crate::train::{Preprocess, Schedule};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The scale of a preset and of `rethink reproduce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// Real Fashion-MNIST subsets, on 2 CPU cores.
+    Cpu,
+    /// Full Fashion-MNIST and CIFAR-10, every model: for GPU runners.
+    Gpu,
+}
+
+impl std::str::FromStr for Scale {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Scale::Cpu),
+            "gpu" => Ok(Scale::Gpu),
+            _ => Err(Error::config("scale", format!("{s:?} is not cpu or gpu"))),
+        }
+    }
+}
+
+/// Everything needed to rerun one training run: the data, the model, the randomization,
+/// and the training loop's own configuration, which it composes. In `config.json` it is
+/// one flat object (see [`ExperimentFile`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ExperimentFile", into = "ExperimentFile")]
+pub struct Experiment {
+    pub name: String,
+    pub dataset: DatasetKind,
+    /// The first N training images; all when absent.
+    pub train_size: Option<usize>,
+    /// The first N test images; all when absent.
+    pub test_size: Option<usize>,
+    pub model: ModelKind,
+    pub randomization: Randomization,
+    pub preprocess: Preprocess,
+    pub dropout: f64,
+    /// On GPU: turn cuDNN benchmark mode off so that kernels are chosen deterministically.
+    pub deterministic: bool,
+    /// SGD, the schedule, the stopping rule, augmentation and the seed.
+    pub train: TrainConfig,
+}
+
+/// An experiment as `config.json` holds it: every field at the top level, and no field it
+/// does not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    pub name: String,
+    pub dataset: DatasetKind,
+    pub train_size: Option<usize>,
+    pub test_size: Option<usize>,
+    pub model: ModelKind,
+    pub randomization: Randomization,
+    pub preprocess: Preprocess,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub dropout: f64,
+    /// Random crop + horizontal flip (the paper's data augmentation).
+    pub augment: bool,
+    pub schedule: Schedule,
+    pub max_epochs: usize,
+    /// Stop when train accuracy reaches this; `epochs_to_fit` is measured against it.
+    pub target_train_acc: Option<f64>,
+    pub seed: u64,
+    #[serde(default)]
+    pub deterministic: bool,
+    /// Channels-last (NHWC) convolutions; absent when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub channels_last: bool,
+    /// Mixed precision on CUDA; absent when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub amp: bool,
+}
+
+impl From<ExperimentFile> for Experiment {
+    fn from(f: ExperimentFile) -> Self {
+        Experiment {
+            name: f.name,
+            dataset: f.dataset,
+            train_size: f.train_size,
+            test_size: f.test_size,
+            model: f.model,
+            randomization: f.randomization,
+            preprocess: f.preprocess,
+            dropout: f.dropout,
+            deterministic: f.deterministic,
+            train: TrainConfig {
+                batch_size: f.batch_size,
+                lr: f.lr,
+                momentum: f.momentum,
+                weight_decay: f.weight_decay,
+                schedule: f.schedule,
+                max_epochs: f.max_epochs,
+                target_train_acc: f.target_train_acc,
+                augment: f.augment,
+                seed: f.seed,
+                channels_last: f.channels_last,
+                amp: f.amp,
+            },
+        }
+    }
+}
+
+impl From<Experiment> for ExperimentFile {
+    fn from(e: Experiment) -> Self {
+        let t = e.train;
+        ExperimentFile {
+            name: e.name,
+            dataset: e.dataset,
+            train_size: e.train_size,
+            test_size: e.test_size,
+            model: e.model,
+            randomization: e.randomization,
+            preprocess: e.preprocess,
+            batch_size: t.batch_size,
+            lr: t.lr,
+            momentum: t.momentum,
+            weight_decay: t.weight_decay,
+            dropout: e.dropout,
+            augment: t.augment,
+            schedule: t.schedule,
+            max_epochs: t.max_epochs,
+            target_train_acc: t.target_train_acc,
+            seed: t.seed,
+            deterministic: e.deterministic,
+            channels_last: t.channels_last,
+            amp: t.amp,
+        }
+    }
+}
+
+impl Experiment {
+    /// Every listed preset's name.
+    pub fn preset_names() -> Vec<String> {
+        presets::listed().iter().map(ToString::to_string).collect()
+    }
+
+    /// A named preset (see [`presets`] for the names).
+    pub fn preset(name: &str) -> Result<Experiment> {
+        Ok(name.parse::<Preset>()?.experiment())
+    }
+
+    /// The experiments `rethink reproduce` runs at `scale`, each named by its preset.
+    pub fn suite(scale: Scale) -> Vec<Experiment> {
+        presets::suite(scale)
+            .iter()
+            .map(Preset::experiment)
+            .collect()
+    }
+
+    /// This experiment on another data set, with the full-scale presets' preprocessing
+    /// for it.
+    pub fn on_dataset(mut self, dataset: DatasetKind) -> Experiment {
+        if dataset != self.dataset {
+            self.preprocess = presets::paper_preprocess(dataset);
+            self.dataset = dataset;
+        }
+        self
+    }
+
+    /// Checks every field that can be checked without data; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        self.randomization.validate()?;
+        if self.train.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
+            return Err(Error::config(
+                "lr",
+                format!("{} is not a positive number", self.train.lr),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.train.momentum) {
+            return Err(Error::config(
+                "momentum",
+                format!("{} is outside [0, 1)", self.train.momentum),
+            ));
+        }
+        if !(self.train.weight_decay >= 0.0 && self.train.weight_decay.is_finite()) {
+            return Err(Error::config(
+                "weight_decay",
+                format!("{} is negative or not finite", self.train.weight_decay),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::config(
+                "dropout",
+                format!("{} is outside [0, 1)", self.dropout),
+            ));
+        }
+        if let Some(t) = self.train.target_train_acc {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::config(
+                    "target_train_acc",
+                    format!("{t} is outside [0, 1]"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("train_size", self.train_size),
+            ("test_size", self.test_size),
+        ] {
+            if v == Some(0) {
+                return Err(Error::config(field, "must be at least 1"));
+            }
+        }
+        let (c, h, _) = self.dataset.shape();
+        let side = self.preprocess.crop.unwrap_or(h);
+        if side < 1 || side > h {
+            return Err(Error::config(
+                "preprocess.crop",
+                format!("{side} does not fit {h}x{h} {} images", self.dataset),
+            ));
+        }
+        if self.preprocess.augment_pad < 0 {
+            return Err(Error::config(
+                "preprocess.augment_pad",
+                "must not be negative",
+            ));
+        }
+        self.model_config(c, side).validate(self.model)
+    }
+
+    fn model_config(&self, channels: i64, side: i64) -> models::Config {
+        models::Config {
+            dropout: self.dropout,
+            ..models::Config::new(channels, side, self.dataset.classes())
+        }
+    }
+
+    /// Reads an experiment from a `config.json` (a run directory's, or hand-written).
+    pub fn from_file(path: &Path) -> Result<Experiment> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read config", e))?;
+        let exp: Experiment = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.into(),
+            source,
+        })?;
+        exp.validate()
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        Ok(exp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_validates_and_round_trips() {
+        let names = Experiment::preset_names();
+        assert!(names.contains(&"fashion-cpu-random-labels".to_string()));
+        assert!(names.contains(&"cifar10-alexnet-random-labels".to_string()));
+        for name in names {
+            let e = Experiment::preset(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            e.validate().unwrap_or_else(|err| panic!("{name}: {err}"));
+            let back: Experiment =
+                serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+        }
+        assert_eq!(
+            Experiment::preset("cifar10-inception-nobn-gaussian")
+                .unwrap()
+                .model,
+            ModelKind::InceptionNobn
+        );
+        assert_eq!(
+            Experiment::preset("cifar10-inception-gaussian")
+                .unwrap()
+                .train
+                .lr,
+            0.1
+        );
+        assert!(Experiment::preset("cifar10-vgg-true-labels").is_err());
+        let e = Experiment::preset("cifar10-alexnet-corrupt-0.4").unwrap();
+        assert_eq!(e.randomization, Randomization::Corrupt(0.4));
+        assert!(Experiment::preset("fashion-cpu-corrupt-1.5").is_err());
+        assert_eq!(
+            Experiment::preset("fashion-cpu-weight-decay-true-labels")
+                .unwrap()
+                .train
+                .weight_decay,
+            5e-4
+        );
+    }
+
+    #[test]
+    fn suites_have_unique_valid_names() {
+        for scale in [Scale::Cpu, Scale::Gpu] {
+            let suite = Experiment::suite(scale);
+            let mut names: Vec<_> = suite.iter().map(|e| e.name.clone()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), suite.len(), "{scale:?}: duplicate names");
+            for e in &suite {
+                e.validate()
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            }
+        }
+        assert_eq!(Experiment::suite(Scale::Cpu).len(), 23);
+    }
+
+    type Mutation = Box<dyn Fn(&mut Experiment)>;
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let base = Experiment::preset("fashion-cpu-true-labels").unwrap();
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                Box::new(|e| e.randomization = Randomization::Corrupt(1.5)),
+                "invalid randomization",
+            ),
+            (Box::new(|e| e.train.batch_size = 0), "invalid batch_size"),
+            (Box::new(|e| e.train.lr = f64::NAN), "invalid lr"),
+            (Box::new(|e| e.train_size = Some(0)), "invalid train_size"),
+            (
+                Box::new(|e| e.preprocess.crop = Some(30)),
+                "invalid preprocess.crop",
+            ),
+            (
+                Box::new(|e| {
+                    e.model = ModelKind::Inception;
+                    e.preprocess.crop = Some(5);
+                }),
+                "invalid image_size",
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut e = base.clone();
+            mutate(&mut e);
+            let err = e.validate().unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+        let json = serde_json::to_string(&base)
+            .unwrap()
+            .replace("\"true-labels\"", "\"corrupt:1.5\"");
+        let err = serde_json::from_str::<Experiment>(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("corruption probability 1.5 is outside [0, 1]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn run_dir_refuses_non_empty_and_writes_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let rd = RunDir::create(dir.path(), false).unwrap();
+        rd.write_config(&Experiment::preset("fashion-cpu-true-labels").unwrap())
+            .unwrap();
+        let e = RunDir::create(dir.path(), false).unwrap_err().to_string();
+        assert!(
+            e.ends_with("run directory is not empty; pass --force to overwrite"),
+            "{e}"
+        );
+        RunDir::create(dir.path(), true).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("config.json")]);
+        std::fs::write(dir.path().join("summary.json"), "{ not json").unwrap();
+        let e = RunDir::read_summary(dir.path()).unwrap_err().to_string();
+        assert!(e.ends_with("summary.json: invalid json"), "{e}");
+    }
+}

@@ -1,0 +1,186 @@
+//! Training one experiment: [`run`] returns its record and prints nothing.
+use super::Experiment;
+use crate::data;
+use crate::error::{Error, Result};
+use crate::models;
+use crate::randomize;
+use crate::train::{self, EpochMetrics, Stop};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::{nn, Device};
+
+/// The end-of-run numbers, as `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub status: Stop,
+    pub epochs: usize,
+    pub steps: usize,
+    pub final_train_acc: f64,
+    pub final_test_acc: f64,
+    pub best_test_acc: f64,
+    pub best_test_epoch: usize,
+    /// The first epoch (and step) with `train_acc >= target_train_acc`; null if never.
+    pub epochs_to_fit: Option<usize>,
+    pub steps_to_fit: Option<usize>,
+    pub target_train_acc: Option<f64>,
+    pub params: i64,
+    pub train_size: i64,
+    pub test_size: i64,
+    /// Training labels changed by the randomization.
+    pub corrupted: usize,
+    pub device: String,
+    /// libtorch intra-op threads, on which CPU determinism depends.
+    pub threads: i32,
+    pub wall_s: f64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub experiment: Experiment,
+    pub metrics: Vec<EpochMetrics>,
+    pub summary: Summary,
+    /// Indices of the training examples whose label was changed.
+    pub corrupted: Vec<usize>,
+}
+
+/// Where data comes from and what to report to.
+pub struct RunOptions<'a> {
+    pub device: Device,
+    pub data_dir: Option<PathBuf>,
+    /// Called after every epoch, epoch 0 (before training) included.
+    pub on_epoch: Box<dyn FnMut(&EpochMetrics) + 'a>,
+}
+
+impl RunOptions<'_> {
+    pub fn new(device: Device) -> Self {
+        RunOptions {
+            device,
+            data_dir: None,
+            on_epoch: Box::new(|_| {}),
+        }
+    }
+}
+
+/// Trains `exp` on `device` with data found the default way.
+pub fn run(exp: &Experiment, device: Device) -> Result<RunRecord> {
+    run_with(exp, RunOptions::new(device))
+}
+
+/// Trains `exp`; prints nothing, reports epochs through `opts.on_epoch`.
+pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord> {
+    exp.validate()?;
+    let start = Instant::now();
+    let device = opts.device;
+    if exp.train.amp && !device.is_cuda() {
+        return Err(Error::config(
+            "amp",
+            "needs a cuda device: tch's autocast is libtorch's cuda autocast",
+        ));
+    }
+    if let Device::Cuda(_) = device {
+        if !tch::Cuda::is_available() {
+            return Err(Error::config(
+                "device",
+                "cuda requested but libtorch sees no cuda device",
+            ));
+        }
+        tch::Cuda::cudnn_set_benchmark(!exp.deterministic);
+        tch::Cuda::manual_seed_all(exp.train.seed);
+    }
+    tch::manual_seed(exp.train.seed as i64);
+    let raw = data::load(exp.dataset, opts.data_dir.as_deref())?;
+    let ds = data::Dataset::from_raw(&raw, exp.train_size, exp.test_size, device)?;
+    drop(raw);
+    let r = randomize::apply(
+        &ds.train,
+        &ds.test,
+        exp.randomization,
+        exp.dataset.classes(),
+        exp.train.seed,
+    )?;
+    let prepared = train::Prepared::new(&r, &exp.preprocess)?;
+    let (channels, side) = prepared.input_shape();
+    let vs = nn::VarStore::new(device);
+    let model = models::build(&vs.root(), exp.model, &exp.model_config(channels, side))?;
+    if exp.train.channels_last {
+        models::use_channels_last(&vs);
+    }
+    let params: i64 = vs
+        .trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum();
+    let trained = train::train(
+        model.as_ref(),
+        &vs,
+        &prepared,
+        &exp.train,
+        &mut *opts.on_epoch,
+    )?;
+    let summary = summarize(exp, &trained.metrics, trained.stop, |s| Summary {
+        params,
+        train_size: ds.train.len(),
+        test_size: ds.test.len(),
+        corrupted: r.corrupted_count(),
+        device: train::device_name(device),
+        wall_s: start.elapsed().as_secs_f64(),
+        ..s
+    });
+    Ok(RunRecord {
+        experiment: exp.clone(),
+        metrics: trained.metrics,
+        corrupted: r
+            .corrupted
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c)
+            .map(|(i, _)| i)
+            .collect(),
+        summary,
+    })
+}
+
+/// Summarizes metrics; `fill` sets what the metrics do not know.
+pub fn summarize(
+    exp: &Experiment,
+    metrics: &[EpochMetrics],
+    status: Stop,
+    fill: impl FnOnce(Summary) -> Summary,
+) -> Summary {
+    let last = metrics.last().expect("at least epoch 0");
+    let best = metrics
+        .iter()
+        .skip(1)
+        .fold(None::<&EpochMetrics>, |b, m| match b {
+            Some(b) if b.test_acc >= m.test_acc => Some(b),
+            _ => Some(m),
+        })
+        .unwrap_or(last);
+    let fit = exp
+        .train
+        .target_train_acc
+        .and_then(|t| metrics.iter().find(|m| m.train_acc >= t));
+    fill(Summary {
+        name: exp.name.clone(),
+        status,
+        epochs: last.epoch,
+        steps: last.step,
+        final_train_acc: last.train_acc,
+        final_test_acc: last.test_acc,
+        best_test_acc: best.test_acc,
+        best_test_epoch: best.epoch,
+        epochs_to_fit: fit.map(|m| m.epoch),
+        steps_to_fit: fit.map(|m| m.step),
+        target_train_acc: exp.train.target_train_acc,
+        params: 0,
+        train_size: 0,
+        test_size: 0,
+        corrupted: 0,
+        device: String::new(),
+        threads: tch::get_num_threads(),
+        wall_s: 0.0,
+    })
+}

@@ -1,0 +1,68 @@
+//! Every preset a suite lists is a valid preset name that `rethink run --preset NAME`
+//! accepts and trains: the CPU suite on the real Fashion-MNIST, the full-scale suite on small
+//! files in the real formats (the whole data sets are for GPU runners).
+use crate::common::*;
+use rethink::data::{cifar, idx};
+use rethink::experiment::{Experiment, Scale};
+use std::path::Path;
+
+/// Small Fashion-MNIST (IDX) and CIFAR-10 (binary batches) copies under `root`.
+fn write_small_data(root: &Path) {
+    let fashion = root.join("fashion-mnist");
+    std::fs::create_dir_all(&fashion).unwrap();
+    for (images, labels, n) in [
+        ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 64),
+        ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 32),
+    ] {
+        let pix: Vec<u8> = (0..n * 784).map(|i| (i * 7 % 251) as u8).collect();
+        let lab: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        std::fs::write(fashion.join(images), idx::encode(&[n, 28, 28], &pix)).unwrap();
+        std::fs::write(fashion.join(labels), idx::encode(&[n], &lab)).unwrap();
+    }
+    let c = root.join("cifar10");
+    std::fs::create_dir_all(&c).unwrap();
+    for (k, name) in cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]).enumerate() {
+        let mut bytes = Vec::new();
+        for i in 0..16usize {
+            bytes.push(((i + k) % 10) as u8);
+            bytes.extend((0..cifar::RECORD - 1).map(|j| ((i * 31 + j * 7 + k) % 256) as u8));
+        }
+        std::fs::write(c.join(name), bytes).unwrap();
+    }
+}
+
+fn runs_one_epoch(name: &str, data_dir: Option<&Path>, out: &Path) {
+    let mut args = vec!["--threads", "1", "run", "--preset", name, "--epochs", "1", "-q"];
+    let dir = out.join(name);
+    let dir = dir.to_str().unwrap();
+    args.extend(["--device", "cpu", "--out", dir]);
+    if let Some(d) = data_dir {
+        args.extend(["--data-dir", d.to_str().unwrap()]);
+    }
+    let o = cli(&args);
+    assert!(o.status.success(), "rethink run --preset {name}: {}", stderr(&o));
+    let e = Experiment::from_file(&out.join(name).join("config.json")).unwrap();
+    assert_eq!(e.name, name);
+    let mut want = Experiment::preset(name).unwrap();
+    want.train.max_epochs = 1;
+    assert_eq!(e, want, "{name}: the run is not the preset");
+}
+
+#[test]
+fn every_cpu_suite_preset_runs_under_its_name() {
+    require_fashion();
+    let tmp = tempdir();
+    for e in Experiment::suite(Scale::Cpu) {
+        runs_one_epoch(&e.name, None, tmp.path());
+    }
+}
+
+#[test]
+fn every_full_scale_suite_preset_runs_under_its_name() {
+    let tmp = tempdir();
+    let data = tmp.path().join("data");
+    write_small_data(&data);
+    for e in Experiment::suite(Scale::Gpu) {
+        runs_one_epoch(&e.name, Some(&data), tmp.path());
+    }
+}
