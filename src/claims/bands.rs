@@ -149,6 +149,10 @@ struct BandsFile {
     #[allow(dead_code)]
     #[serde(default)]
     not_robust: serde_json::Value,
+    /// Settings chosen by measured runs (a learning rate, say), with the runs.
+    #[allow(dead_code)]
+    #[serde(default)]
+    choices: serde_json::Value,
     /// What the calibration showed beyond the bands.
     #[allow(dead_code)]
     #[serde(default)]

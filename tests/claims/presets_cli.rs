@@ -21,7 +21,11 @@ fn write_small_data(root: &Path) {
     }
     let c = root.join("cifar10");
     std::fs::create_dir_all(&c).unwrap();
-    for (k, name) in cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]).enumerate() {
+    for (k, name) in cifar::TRAIN_FILES
+        .iter()
+        .chain([&cifar::TEST_FILE])
+        .enumerate()
+    {
         let mut bytes = Vec::new();
         for i in 0..16usize {
             bytes.push(((i + k) % 10) as u8);
@@ -32,7 +36,16 @@ fn write_small_data(root: &Path) {
 }
 
 fn runs_one_epoch(name: &str, data_dir: Option<&Path>, out: &Path) {
-    let mut args = vec!["--threads", "1", "run", "--preset", name, "--epochs", "1", "-q"];
+    let mut args = vec![
+        "--threads",
+        "1",
+        "run",
+        "--preset",
+        name,
+        "--epochs",
+        "1",
+        "-q",
+    ];
     let dir = out.join(name);
     let dir = dir.to_str().unwrap();
     args.extend(["--device", "cpu", "--out", dir]);
@@ -40,7 +53,11 @@ fn runs_one_epoch(name: &str, data_dir: Option<&Path>, out: &Path) {
         args.extend(["--data-dir", d.to_str().unwrap()]);
     }
     let o = cli(&args);
-    assert!(o.status.success(), "rethink run --preset {name}: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "rethink run --preset {name}: {}",
+        stderr(&o)
+    );
     let e = Experiment::from_file(&out.join(name).join("config.json")).unwrap();
     assert_eq!(e.name, name);
     let mut want = Experiment::preset(name).unwrap();
