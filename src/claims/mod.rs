@@ -389,7 +389,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-random-labels",
-        statement: "the small AlexNet fits random labels perfectly",
+        statement: "the small AlexNet fits random labels perfectly, while test accuracy stays at chance",
         paper: "§2, Fig. 1a, Table 1",
         runs: &[ALEXNET_RANDOM],
         check: |j| {
@@ -559,15 +559,15 @@ pub const CPU: &[Claim] = &[
     },
 ];
 
+/// Synthetic finished runs, for tests of the checks and the report without training.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testutil {
     use crate::experiment::{summarize, Experiment, RunRecord};
     use crate::train::{EpochMetrics, Stop};
 
     /// A synthetic run of `preset`: train accuracy climbs linearly to 0.9 at epoch `to90`,
     /// then to 1.0 at `to100` (or stalls at 0.95 when `None`); final test accuracy `test`.
-    fn fake(preset: &str, to90: usize, to100: Option<usize>, test: f64) -> RunRecord {
+    pub fn fake(preset: &str, to90: usize, to100: Option<usize>, test: f64) -> RunRecord {
         let exp = Experiment::preset(preset).unwrap();
         let last = to100.unwrap_or(to90 * 2).max(to90 + 1);
         let acc = |e: usize| {
@@ -612,6 +612,13 @@ mod tests {
             corrupted: Vec::new(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::fake;
+    use super::*;
+    use crate::experiment::RunRecord;
 
     fn verdict(id: &str, runs: &[RunRecord]) -> Verdict {
         let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();

@@ -335,3 +335,66 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
         table,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::testutil::fake;
+
+    fn loaded(preset: &str, to90: usize, test: f64) -> LoadedRun {
+        let r = fake(preset, to90, Some(to90 + 100), test);
+        LoadedRun {
+            dir: preset.into(),
+            exp: r.experiment,
+            summary: r.summary,
+            metrics: r.metrics,
+        }
+    }
+
+    #[test]
+    fn verdicts_figures_and_table_come_from_the_runs_alone() {
+        let claim = claims::claim("label-corruption").unwrap();
+        let t90 = [20, 70, 85, 90, 95, 95, 100];
+        let mut runs: Vec<LoadedRun> = claim
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| loaded(p, t90[i], 0.8 - 0.1 * i as f64))
+            .collect();
+        // The gaussian run is unreadable: its claim is incomplete and names it.
+        let gaussian = loaded("fashion-cpu-gaussian", 20, 0.1);
+        let broken = Unreadable {
+            dir: "runs/fashion-cpu-gaussian".into(),
+            exp: Some(gaussian.exp.clone()),
+            why: "summary.json: invalid json".into(),
+        };
+        // A run of another seed is judged on its own, and a lone one is incomplete.
+        let mut other_seed = loaded("fashion-cpu-true-labels", 20, 0.8);
+        other_seed.exp.train.seed = 7;
+        runs.push(other_seed);
+        let a = analyze(&runs, &[broken]);
+        let find = |id: &str, seed: u64| {
+            a.judged
+                .iter()
+                .find(|j| j.claim == id && j.seed == seed)
+                .unwrap_or_else(|| panic!("no verdict for {id} seed {seed}: {:?}", a.judged))
+        };
+        assert_eq!(find("label-corruption", 0).status(), "holds");
+        assert_eq!(find("mlp-random-labels-fit-slower", 0).status(), "holds");
+        let g = find("mlp-fits-gaussian", 0);
+        assert_eq!(g.status(), "incomplete");
+        assert!(
+            g.missing[0].contains("unreadable: runs/fashion-cpu-gaussian"),
+            "{g:?}"
+        );
+        assert_eq!(find("mlp-fits-true-labels", 7).status(), "holds");
+        assert_eq!(find("label-corruption", 7).status(), "incomplete");
+        assert!(!a.judged.iter().any(|j| j.claim.starts_with("alexnet")));
+        // Fig. 1b/1c from the seed-0 sweep (the lone seed-7 run is no sweep).
+        assert_eq!(a.fig1b.len(), 2);
+        assert_eq!(a.fig1c.len(), 2);
+        assert_eq!(a.fig1c[0].points.len(), 7);
+        // No paper numbers beside Fashion-MNIST runs.
+        assert!(!a.table.is_empty() && a.table.iter().all(|t| t.paper.is_none()));
+    }
+}

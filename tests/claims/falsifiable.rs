@@ -40,13 +40,7 @@ fn chance_generalization_and_slowdown_fail_on_the_wrong_labels() {
 
 #[test]
 fn the_corruption_trend_fails_in_reverse_order() {
-    let claim = claims::claim("label-corruption").unwrap();
-    let runs: Vec<RunRecord> = claim
-        .experiments()
-        .unwrap()
-        .iter()
-        .map(|e| run_cached(e).unwrap())
-        .collect();
+    let runs = claim_runs("label-corruption");
     let reversed: Vec<&RunRecord> = runs.iter().rev().collect();
     refuted("label-corruption", &reversed);
 }

@@ -85,17 +85,18 @@ pub fn run_preset(name: &str, tweak: impl FnOnce(&mut Experiment)) -> Result<Run
     run_cached(&exp)
 }
 
-/// Trains a claim's runs (through the cache) and judges it.
-pub fn judge(id: &str) -> Verdict {
+/// A claim's runs, in the claim's order (through the cache).
+pub fn claim_runs(id: &str) -> Vec<RunRecord> {
     let claim = claims::claim(id).unwrap();
-    let runs: Vec<RunRecord> = claim
-        .experiments()
-        .unwrap()
-        .iter()
-        .map(|e| run_cached(e).unwrap())
-        .collect();
+    let exps = claim.experiments().unwrap();
+    exps.iter().map(|e| run_cached(e).unwrap()).collect()
+}
+
+/// Trains a claim's runs and judges it.
+pub fn judge(id: &str) -> Verdict {
+    let runs = claim_runs(id);
     let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
-    claim.judge(&refs).unwrap()
+    claims::claim(id).unwrap().judge(&refs).unwrap()
 }
 
 /// Asserts that a claim holds and matches its snapshot, `tests/claims/snapshots/ID.snap`:
