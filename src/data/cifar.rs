@@ -42,7 +42,7 @@ impl Records {
 
 /// Parses one batch file's bytes, appending to `out`. `path` names the file in errors.
 pub fn parse_batch(bytes: &[u8], path: &Path, out: &mut Records) -> Result<()> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         return Err(Error::format(
             path,
             format!(
