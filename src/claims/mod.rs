@@ -52,6 +52,22 @@ pub struct BandRef {
     pub resolution: f64,
 }
 
+impl BandRef {
+    pub fn contains(&self, v: f64) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
+
+    /// The band in words: `>= 0.75`, `<= 0.04` or `in [1.05, 2]`.
+    pub fn describe(&self) -> String {
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => format!("in [{a}, {b}]"),
+            (Some(a), None) => format!(">= {a}"),
+            (None, Some(b)) => format!("<= {b}"),
+            (None, None) => "any".into(),
+        }
+    }
+}
+
 /// A claim judged on one set of runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -92,8 +108,7 @@ impl Judge<'_> {
 
     /// Asserts that `value` falls in `band`.
     pub fn within(&mut self, what: String, value: Option<f64>, detail: String, band: BandRef) {
-        let holds = value
-            .is_some_and(|v| band.min.is_none_or(|m| v >= m) && band.max.is_none_or(|m| v <= m));
+        let holds = value.is_some_and(|v| band.contains(v));
         self.measures.push(Measure {
             what,
             value,
@@ -302,12 +317,7 @@ impl fmt::Display for Verdict {
                 .band
                 .as_ref()
                 .map_or("reported, not asserted".into(), |b| {
-                    format!(
-                        "band {} [{}, {}]",
-                        b.name,
-                        b.min.map_or("-inf".into(), |v| v.to_string()),
-                        b.max.map_or("inf".into(), |v| v.to_string())
-                    )
+                    format!("band {}: {}", b.name, b.describe())
                 });
             writeln!(
                 f,

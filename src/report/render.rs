@@ -90,18 +90,7 @@ fn verdict_row(j: &Judged) -> String {
             .map(|m| {
                 let band = m.band.as_ref().map_or(
                     " (reported, not asserted: not robust at CPU scale)".into(),
-                    |b| {
-                        format!(
-                            " (band {}: {})",
-                            b.name,
-                            match (b.min, b.max) {
-                                (Some(x), Some(y)) => format!("[{x}, {y}]"),
-                                (Some(x), None) => format!(">= {x}"),
-                                (None, Some(y)) => format!("<= {y}"),
-                                (None, None) => "any".into(),
-                            }
-                        )
-                    },
+                    |b| format!(" (band {}: {})", b.name, b.describe()),
                 );
                 format!(
                     "{}{}: {}{band}",
