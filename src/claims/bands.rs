@@ -1,7 +1,8 @@
 //! Calibrated bands: the range a claim's measurement must fall in, and the resolution its
-//! snapshot is rounded to. They are committed in golden/cpu-bands.json beside the runs
-//! that justify them, and read once into a typed structure: a band the code names but the
-//! file lacks, or one the file has but the code does not know, is an error at load time.
+//! snapshot is rounded to. Each scale has its own file, committed beside the runs that
+//! justify its bands (golden/cpu-bands.json, golden/gpu-bands.json), read once into a
+//! typed structure: a band the code names but the file lacks, or one the file has but the
+//! code does not know, is an error at load time.
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -9,6 +10,9 @@ use std::sync::OnceLock;
 /// The CPU-scale bands file, compiled in.
 pub const CPU_BANDS_FILE: &str = "golden/cpu-bands.json";
 const CPU_BANDS: &str = include_str!("../../golden/cpu-bands.json");
+/// The GPU-scale bands file, compiled in.
+pub const GPU_BANDS_FILE: &str = "golden/gpu-bands.json";
+const GPU_BANDS: &str = include_str!("../../golden/gpu-bands.json");
 
 /// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,8 +30,10 @@ pub struct Band {
     pub resolution: f64,
     /// Why the band is where it is.
     pub why: String,
-    /// What the calibration runs measured.
-    pub measured: Calibration,
+    /// What the calibration runs measured; `None` only in a file whose provenance says its
+    /// bands are provisional (no run of this harness at that scale yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Calibration>,
 }
 
 /// The spread of a band's measurement over the calibration runs.
@@ -46,7 +52,7 @@ pub struct Calibration {
 }
 
 impl Band {
-    fn validate(&self) -> std::result::Result<(), String> {
+    fn validate(&self, provisional: bool) -> std::result::Result<(), String> {
         let name = self.name;
         if self.min.is_none() && self.max.is_none() {
             return Err(format!("band {name} has neither min nor max"));
@@ -62,26 +68,36 @@ impl Band {
                 self.resolution
             ));
         }
-        let c = &self.measured;
-        if c.n == 0 || c.seeds.is_empty() || c.levels.is_empty() {
-            return Err(format!("band {name} has no calibration runs"));
+        match &self.measured {
+            Some(c) if c.n == 0 || c.seeds.is_empty() || c.levels.is_empty() => {
+                Err(format!("band {name} has no calibration runs"))
+            }
+            None if !provisional => Err(format!(
+                "band {name} has no calibration runs (`measured`), and the file does not say its bands are provisional"
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
+/// The bands of one scale, as a typed structure.
+pub trait BandSet: serde::de::DeserializeOwned {
+    /// Every band, in declaration order.
+    fn all(&self) -> Vec<&Band>;
+    fn set_names(&mut self);
+}
+
 macro_rules! bands {
-    ($($(#[$doc:meta])* $name:ident,)*) => {
-        /// Every CPU-scale band, by name.
+    ($(#[$sdoc:meta])* $set:ident { $($(#[$doc:meta])* $name:ident,)* }) => {
+        $(#[$sdoc])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct Bands {
+        pub struct $set {
             $($(#[$doc])* pub $name: Band,)*
         }
 
-        impl Bands {
-            /// Every band with its name, in declaration order.
-            pub fn all(&self) -> Vec<&Band> {
+        impl BandSet for $set {
+            fn all(&self) -> Vec<&Band> {
                 vec![$(&self.$name),*]
             }
 
@@ -93,44 +109,63 @@ macro_rules! bands {
 }
 
 bands! {
-    /// A memorized training set: train accuracy reaches the presets' target of 1.0.
-    train_acc_fit,
-    /// True labels: the largest rise of the training loss from one epoch to the next.
-    true_labels_loss_rise,
-    /// MLP 1x512 on true labels: test accuracy far above chance.
-    mlp_true_labels_test_acc,
-    /// AlexNet on true labels: test accuracy far above chance.
-    alexnet_true_labels_test_acc,
-    /// Random labels: test accuracy's distance from chance (0.1), in binomial sigmas.
-    chance_sigmas,
-    /// MLP: epochs to 100% train accuracy, random over true labels.
-    slowdown_fit,
-    /// MLP: epochs to 90% train accuracy, random over true labels.
-    slowdown_90,
-    /// AlexNet: epochs to 90% train accuracy, random over true labels.
-    alexnet_slowdown_90,
-    /// Spearman's rho of (corruption level, test error).
-    corruption_test_error_spearman,
-    /// The smallest ratio of epochs to 90% train accuracy at P >= 0.2 over P = 0.
-    corruption_time_jump,
-    /// The largest relative fall of epochs to 90% from a lower P to a higher one.
-    corruption_time_drop,
-    /// Accuracy on corrupted examples when clean ones first reach 0.9, at P = 0.5.
-    arpit_corrupted,
-    /// Test accuracy with every explicit regularizer on, minus without, on true labels.
-    regularization_gap,
-    /// Train accuracy on random labels with every explicit regularizer on.
-    regularized_random_train_acc,
+    /// Every CPU-scale band, by name (golden/cpu-bands.json).
+    Bands {
+        /// A memorized training set: train accuracy reaches the presets' target of 1.0.
+        train_acc_fit,
+        /// True labels: the largest rise of the training loss from one epoch to the next.
+        true_labels_loss_rise,
+        /// MLP 1x512 on true labels: test accuracy far above chance.
+        mlp_true_labels_test_acc,
+        /// AlexNet on true labels: test accuracy far above chance.
+        alexnet_true_labels_test_acc,
+        /// Random labels: test accuracy's distance from chance (0.1), in binomial sigmas.
+        chance_sigmas,
+        /// MLP: epochs to 100% train accuracy, random over true labels.
+        slowdown_fit,
+        /// MLP: epochs to 90% train accuracy, random over true labels.
+        slowdown_90,
+        /// AlexNet: epochs to 90% train accuracy, random over true labels.
+        alexnet_slowdown_90,
+        /// Spearman's rho of (corruption level, test error).
+        corruption_test_error_spearman,
+        /// The smallest ratio of epochs to 90% train accuracy at P >= 0.2 over P = 0.
+        corruption_time_jump,
+        /// The largest relative fall of epochs to 90% from a lower P to a higher one.
+        corruption_time_drop,
+        /// Accuracy on corrupted examples when clean ones first reach 0.9, at P = 0.5.
+        arpit_corrupted,
+        /// Test accuracy with every explicit regularizer on, minus without, on true labels.
+        regularization_gap,
+        /// Train accuracy on random labels with every explicit regularizer on.
+        regularized_random_train_acc,
+    }
 }
 
-/// golden/cpu-bands.json: the bands and the calibration they come from.
+bands! {
+    /// Every GPU-scale band, by name (golden/gpu-bands.json): the nightly's full-scale runs.
+    GpuBands {
+        /// Final train accuracy of an unregularized full-scale run.
+        train_acc_fit,
+        /// Final train accuracy with weight decay or dropout on.
+        regularized_train_acc,
+        /// Random labels: test accuracy's distance from chance (0.1), in binomial sigmas.
+        chance_sigmas,
+        /// Test accuracy minus the paper's Table 1 (CIFAR-10), in percentage points.
+        test_acc_vs_paper,
+        /// Best test accuracy during training minus the final one (what early stopping gains).
+        early_stopping_gain,
+    }
+}
+
+/// A bands file: the bands and the calibration they come from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BandsFile {
-    /// Machines, dates, seeds and commands of the calibration.
-    #[allow(dead_code)]
+struct BandsFile<B> {
+    /// Machines, dates, seeds and commands of the calibration. `"status": "provisional"`
+    /// marks bands not yet measured at their scale.
     provenance: serde_json::Value,
-    bands: Bands,
+    bands: B,
     /// Effects measured but not robust at this scale: reported, never asserted.
     #[allow(dead_code)]
     #[serde(default)]
@@ -146,26 +181,43 @@ struct BandsFile {
 }
 
 /// Parses and checks a bands file; errors name `path` and the band.
-pub fn parse(path: &str, text: &str) -> Result<Bands> {
-    let file: BandsFile = serde_json::from_str(text).map_err(|source| Error::Json {
+pub fn parse<B: BandSet>(path: &str, text: &str) -> Result<B> {
+    let file: BandsFile<B> = serde_json::from_str(text).map_err(|source| Error::Json {
         path: path.into(),
         source,
     })?;
+    let provisional = file.provenance["status"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("provisional"));
     let mut bands = file.bands;
     bands.set_names();
     for b in bands.all() {
-        b.validate().map_err(|what| Error::format(path, what))?;
+        b.validate(provisional)
+            .map_err(|what| Error::format(path, what))?;
     }
     Ok(bands)
+}
+
+fn load<B: BandSet>(
+    cell: &'static OnceLock<std::result::Result<B, String>>,
+    path: &str,
+    text: &str,
+) -> Result<&'static B> {
+    cell.get_or_init(|| parse(path, text).map_err(|e| crate::error::chain(&e)))
+        .as_ref()
+        .map_err(|e| Error::format(path, e.clone()))
 }
 
 /// The CPU-scale bands, read once from the copy compiled in.
 pub fn cpu() -> Result<&'static Bands> {
     static BANDS: OnceLock<std::result::Result<Bands, String>> = OnceLock::new();
-    BANDS
-        .get_or_init(|| parse(CPU_BANDS_FILE, CPU_BANDS).map_err(|e| crate::error::chain(&e)))
-        .as_ref()
-        .map_err(|e| Error::format(CPU_BANDS_FILE, e.clone()))
+    load(&BANDS, CPU_BANDS_FILE, CPU_BANDS)
+}
+
+/// The GPU-scale bands, read once from the copy compiled in.
+pub fn gpu() -> Result<&'static GpuBands> {
+    static BANDS: OnceLock<std::result::Result<GpuBands, String>> = OnceLock::new();
+    load(&BANDS, GPU_BANDS_FILE, GPU_BANDS)
 }
 
 #[cfg(test)]
@@ -177,6 +229,25 @@ mod tests {
         let b = cpu().unwrap();
         assert!(b.all().iter().all(|b| !b.name.is_empty()));
         assert_eq!(b.train_acc_fit.name, "train_acc_fit");
+        let g = gpu().unwrap();
+        assert!(g.all().iter().all(|b| !b.name.is_empty()));
+        assert_eq!(g.test_acc_vs_paper.name, "test_acc_vs_paper");
+    }
+
+    #[test]
+    fn only_a_provisional_file_may_leave_bands_unmeasured() {
+        let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
+        v["bands"]["slowdown_fit"]
+            .as_object_mut()
+            .unwrap()
+            .remove("measured");
+        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
+        assert!(
+            e.contains("band slowdown_fit has no calibration runs"),
+            "{e}"
+        );
+        v["provenance"]["status"] = "provisional: no run yet".into();
+        parse::<Bands>("x.json", &v.to_string()).unwrap();
     }
 
     #[test]
@@ -184,15 +255,15 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         let extra = v["bands"]["train_acc_fit"].clone();
         v["bands"]["made_up_band"] = extra;
-        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("x.json") && e.contains("made_up_band"), "{e}");
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         v["bands"].as_object_mut().unwrap().remove("slowdown_fit");
-        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("slowdown_fit"), "{e}");
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         v["bands"]["slowdown_fit"]["resolution"] = 0.into();
-        let e = crate::error::chain(&parse("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("band slowdown_fit: resolution 0"), "{e}");
     }
 

@@ -1,25 +1,33 @@
 //! The paper's claims as data. Each [`Claim`] is defined once: its words, the runs it needs
 //! (presets) and a check that turns those finished runs into a [`Verdict`]: every measured
-//! number beside the calibrated band it must fall in (golden/cpu-bands.json). The claim
-//! tests, `rethink report` and the calibration all judge through [`Claim::judge`], so they
-//! cannot disagree.
+//! number beside the calibrated band it must fall in (golden/cpu-bands.json at CPU scale,
+//! golden/gpu-bands.json at GPU scale). The claim tests, the nightly's gpu tests,
+//! `rethink report` and the calibration all judge through [`Claim::judge`], so they cannot
+//! disagree.
 //!
-//! Adding a claim: one entry in [`CPU`] (its check a few lines on [`Judge`]), its bands in
-//! [`bands::Bands`] and golden/cpu-bands.json, and a test that calls the claim by id.
+//! Adding a claim: one entry in [`CPU`] or [`GPU`] (its check a few lines on [`Judge`]),
+//! its bands in [`bands::Bands`] or [`bands::GpuBands`] and the scale's golden file, a
+//! falsification case in this module's tests, and a test that calls the claim by id.
 pub mod bands;
 pub mod checks;
+mod gpu;
 
-pub use bands::{Band, Bands};
+pub use bands::{Band, BandSet, Bands, GpuBands};
 pub use checks::*;
+pub use gpu::GPU;
+
+use crate::experiment::Scale;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One claim of the paper at CPU scale.
+/// One claim of the paper at one scale.
 pub struct Claim {
-    /// A stable identifier: test names, snapshots and reports use it.
+    /// A stable identifier, unique over every scale: test names, snapshots and reports use it.
     pub id: &'static str,
+    /// The scale of its runs, which chooses its bands.
+    pub scale: Scale,
     /// What is claimed, in this project's words.
     pub statement: &'static str,
     /// Where the paper makes the claim.
@@ -80,10 +88,12 @@ pub struct Verdict {
     pub measures: Vec<Measure>,
 }
 
-/// What a check sees: the claim's runs in order, the bands, and the measures so far.
+/// What a check sees: the claim's runs in order, the bands of both scales (a CPU claim
+/// reads `bands`, a GPU claim `gpu`), and the measures so far.
 pub struct Judge<'a> {
     runs: &'a [&'a dyn Run],
     pub bands: &'a Bands,
+    pub gpu: &'a GpuBands,
     measures: Vec<Measure>,
 }
 
@@ -172,8 +182,26 @@ impl Judge<'_> {
         self.within_band(what, Some(acc), format!("{acc:.4}"), band);
     }
 
+    /// Run `i`'s final train accuracy falls in `band` (at GPU scale, where a run may stop
+    /// at its epoch cap just short of its target).
+    pub fn train_acc(&mut self, i: usize, band: &Band) {
+        let s = self.runs[i].summary();
+        let detail = format!(
+            "{:.4} after {} epochs ({:?})",
+            s.final_train_acc, s.epochs, s.status
+        );
+        let what = format!("train accuracy of {}", self.name(i));
+        self.within_band(what, Some(s.final_train_acc), detail, band);
+    }
+
     /// Run `i`'s test accuracy is at chance (band `chance_sigmas`, in binomial sigmas).
     pub fn at_chance(&mut self, i: usize) {
+        let b = self.bands;
+        self.at_chance_within(i, &b.chance_sigmas);
+    }
+
+    /// Run `i`'s test accuracy is within `band` binomial sigmas of chance.
+    pub fn at_chance_within(&mut self, i: usize, band: &Band) {
         let s = self.runs[i].summary();
         let z = chance_z(self.runs[i], 10);
         let detail = format!(
@@ -181,8 +209,57 @@ impl Judge<'_> {
             s.final_test_acc, s.test_size
         );
         let what = format!("test accuracy of {} from chance, in sigmas", self.name(i));
-        let b = self.bands;
-        self.within_band(what, Some(z), detail, &b.chance_sigmas);
+        self.within_band(what, Some(z), detail, band);
+    }
+
+    /// Run `i`'s final test accuracy minus the paper's Table 1 row for the same model,
+    /// random crop, weight decay and labels, in percentage points (GPU band
+    /// `test_acc_vs_paper`). A run with no such row (another data set, a model the table
+    /// lacks) fails: the comparison is never skipped.
+    pub fn near_paper(&mut self, i: usize) {
+        let e = self.runs[i].experiment();
+        let ours = self.runs[i].summary().final_test_acc * 100.0;
+        let random = e.randomization == crate::randomize::Randomization::RandomLabels;
+        let (crop, wd) = (e.train.augment, e.train.weight_decay > 0.0);
+        let row = (e.dataset == crate::data::DatasetKind::Cifar10)
+            .then(|| crate::report::paper_row(&e.model.to_string(), crop, wd, random))
+            .flatten();
+        let (value, detail) = match row {
+            Some((_, paper)) => {
+                let paper = paper * 100.0;
+                (
+                    Some(ours - paper),
+                    format!("{ours:.2}% vs the paper's {paper:.2}%"),
+                )
+            }
+            None => (
+                None,
+                format!(
+                    "golden/paper.json has no Table 1 row for {} on {} (random crop {crop}, weight decay {wd}, random labels {random})",
+                    e.model, e.dataset
+                ),
+            ),
+        };
+        let what = format!(
+            "test accuracy of {} minus the paper's, in points",
+            self.name(i)
+        );
+        let b = self.gpu;
+        self.within_band(what, value, detail, &b.test_acc_vs_paper);
+    }
+
+    /// What early stopping would gain on run `i`: its best test accuracy during training
+    /// minus the final one (GPU band `early_stopping_gain`).
+    pub fn early_stopping_gain(&mut self, i: usize) {
+        let s = self.runs[i].summary();
+        let gain = s.best_test_acc - s.final_test_acc;
+        let detail = format!(
+            "best {:.4} - final {:.4} = {gain:+.4}",
+            s.best_test_acc, s.final_test_acc
+        );
+        let what = format!("best minus final test accuracy of {}", self.name(i));
+        let b = self.gpu;
+        self.within_band(what, Some(gain), detail, &b.early_stopping_gain);
     }
 
     /// Epochs to train accuracy `t`, run `slow` over run `fast`.
@@ -232,10 +309,10 @@ impl Claim {
                 ),
             ));
         }
-        let bands = bands::cpu()?;
         let mut j = Judge {
             runs,
-            bands,
+            bands: bands::cpu()?,
+            gpu: bands::gpu()?,
             measures: Vec::new(),
         };
         (self.check)(&mut j);
@@ -257,14 +334,27 @@ impl Claim {
     }
 }
 
+/// Every claim, CPU scale first.
+pub fn all() -> impl Iterator<Item = &'static Claim> {
+    CPU.iter().chain(GPU)
+}
+
+/// The claims of one scale.
+pub fn at(scale: Scale) -> &'static [Claim] {
+    match scale {
+        Scale::Cpu => CPU,
+        Scale::Gpu => GPU,
+    }
+}
+
 /// The claim with this id.
 pub fn claim(id: &str) -> Result<&'static Claim> {
-    CPU.iter().find(|c| c.id == id).ok_or_else(|| {
+    all().find(|c| c.id == id).ok_or_else(|| {
         Error::config(
             "claim",
             format!(
                 "unknown claim {id:?}; the claims are {}",
-                CPU.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                all().map(|c| c.id).collect::<Vec<_>>().join(", ")
             ),
         )
     })
@@ -344,6 +434,7 @@ pub const CORRUPTION_LEVELS: [f64; 7] = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0];
 pub const CPU: &[Claim] = &[
     Claim {
         id: "mlp-fits-true-labels",
+        scale: Scale::Cpu,
         statement: "an MLP fits true labels without a loss spike, and the fit generalizes: test accuracy far above chance",
         paper: "§2, Fig. 1a",
         runs: &[MLP_TRUE],
@@ -356,6 +447,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "mlp-fits-random-labels",
+        scale: Scale::Cpu,
         statement: "an MLP fits random labels perfectly, while test accuracy stays at chance",
         paper: "§2, Fig. 1a, Table 1",
         runs: &[MLP_RANDOM],
@@ -366,6 +458,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "mlp-fits-shuffled-pixels",
+        scale: Scale::Cpu,
         statement: "an MLP fits images whose pixels are all shuffled by one fixed permutation",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-shuffled-pixels"],
@@ -373,6 +466,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "mlp-fits-random-pixels",
+        scale: Scale::Cpu,
         statement: "an MLP fits images whose pixels are shuffled by a new permutation each",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-random-pixels"],
@@ -380,6 +474,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "mlp-fits-gaussian",
+        scale: Scale::Cpu,
         statement: "an MLP fits Gaussian noise inputs with the data set's mean and variance",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-gaussian"],
@@ -387,6 +482,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-true-labels",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits true labels without a loss spike, and the fit generalizes",
         paper: "§2, Fig. 1a",
         runs: &[ALEXNET_TRUE],
@@ -399,6 +495,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-random-labels",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits random labels perfectly, while test accuracy stays at chance",
         paper: "§2, Fig. 1a, Table 1",
         runs: &[ALEXNET_RANDOM],
@@ -409,6 +506,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-shuffled-pixels",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits shuffled pixels, which destroy the local structure a conv net relies on",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-alexnet-shuffled-pixels"],
@@ -416,6 +514,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-random-pixels",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits random pixels",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-alexnet-random-pixels"],
@@ -423,6 +522,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-fits-gaussian",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits Gaussian noise inputs",
         paper: "§2, Fig. 1a",
         runs: &["fashion-cpu-alexnet-gaussian"],
@@ -430,6 +530,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "mlp-random-labels-fit-slower",
+        scale: Scale::Cpu,
         statement: "an MLP fits random labels more slowly than true labels, by a small constant factor",
         paper: "§2, Fig. 1a: \"only a small constant factor slower\"",
         runs: &[MLP_TRUE, MLP_RANDOM],
@@ -441,6 +542,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "alexnet-random-labels-fit-slower",
+        scale: Scale::Cpu,
         statement: "the small AlexNet fits random labels more slowly than true labels, by a small constant factor",
         paper: "§2, Fig. 1a: \"only a small constant factor slower\"",
         runs: &[ALEXNET_TRUE, ALEXNET_RANDOM],
@@ -454,6 +556,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "label-corruption",
+        scale: Scale::Cpu,
         statement: "as label corruption grows, training still fits every level, test error grows, and time to fit grows",
         paper: "§2, Fig. 1b and 1c",
         runs: &[
@@ -511,6 +614,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "clean-before-corrupted",
+        scale: Scale::Cpu,
         statement: "with half the labels corrupted, the clean examples are fitted before the corrupted ones",
         paper: "beyond the paper: Arpit et al. 2017, \"A closer look at memorization\"",
         runs: &["fashion-cpu-corrupt-0.5"],
@@ -531,6 +635,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "regularization-not-necessary",
+        scale: Scale::Cpu,
         statement: "without weight decay, dropout or augmentation, true-label test accuracy stays close to the regularized run's",
         paper: "§3, Table 1",
         runs: &[MLP_TRUE, "fashion-cpu-regularized-true-labels"],
@@ -552,6 +657,7 @@ pub const CPU: &[Claim] = &[
     },
     Claim {
         id: "regularization-not-sufficient",
+        scale: Scale::Cpu,
         statement: "with weight decay, dropout and augmentation all on, random labels are still fitted",
         paper: "§3, Tables 1 and 2",
         runs: &["fashion-cpu-regularized-random-labels"],
@@ -639,6 +745,9 @@ mod tests {
     fn cases(c: &Claim) -> (Vec<RunRecord>, Vec<Vec<RunRecord>>) {
         let fit = |p: &str, test: f64| fake(p, 20, Some(150), test);
         let unfit = |p: &str, test: f64| fake(p, 20, None, test);
+        if c.scale == Scale::Gpu {
+            return gpu_cases(c);
+        }
         match c.id {
             "mlp-fits-true-labels" | "alexnet-fits-true-labels" => {
                 let mut spike = fit(c.runs[0], 0.85);
@@ -709,9 +818,62 @@ mod tests {
         }
     }
 
+    /// The GPU claims' cases: final train accuracy 1.0 (fitted), 0.95 (stalled) or 0.5
+    /// (far from fitted, for the regularized band's 0.95).
+    fn gpu_cases(c: &Claim) -> (Vec<RunRecord>, Vec<Vec<RunRecord>>) {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(90), test);
+        let stalled = |p: &str, test: f64| fake(p, 20, None, test);
+        let far = |p: &str, test: f64| {
+            let mut r = fake(p, 20, None, test);
+            r.summary.final_train_acc = 0.5;
+            r
+        };
+        let run = c.runs[0];
+        let regularized = c.id.contains("-weight-decay-") || c.id.contains("-dropout-");
+        match c.id {
+            "cifar10-inception-batch-norm-and-early-stopping" => {
+                let (bn, nobn) = (c.runs[0], c.runs[1]);
+                let mut stops_early = fit(nobn, 0.82);
+                stops_early.summary.best_test_acc = 0.90;
+                (
+                    vec![fit(bn, 0.8575), fit(nobn, 0.82)],
+                    vec![
+                        vec![fit(bn, 0.70), fit(nobn, 0.82)],
+                        vec![fit(bn, 0.8575), stalled(nobn, 0.82)],
+                        vec![fit(bn, 0.8575), stops_early],
+                    ],
+                )
+            }
+            // Table 1 without crop: 77.36% with weight decay, 76.07% without.
+            "cifar10-alexnet-weight-decay-fits-true-labels" => (
+                vec![fit(run, 0.77)],
+                vec![vec![far(run, 0.77)], vec![fit(run, 0.60)]],
+            ),
+            "cifar10-alexnet-fits-true-labels" => (
+                vec![fit(run, 0.76)],
+                vec![vec![stalled(run, 0.76)], vec![fit(run, 0.85)]],
+            ),
+            _ if regularized => (vec![stalled(run, 0.1)], vec![vec![far(run, 0.1)]]),
+            id if id.ends_with("-random-labels") => (
+                vec![fit(run, 0.1)],
+                vec![vec![stalled(run, 0.1)], vec![fit(run, 0.2)]],
+            ),
+            _ => (vec![fit(run, 0.1)], vec![vec![stalled(run, 0.1)]]),
+        }
+    }
+
+    #[test]
+    fn a_gpu_claim_without_its_paper_row_fails_and_says_so() {
+        // A Fashion-MNIST run judged against Table 1, which is CIFAR-10 only.
+        let run = fake("fashion-alexnet-true-labels", 20, Some(90), 0.76);
+        let v = verdict("cifar10-alexnet-fits-true-labels", &[run]);
+        assert!(!v.holds, "{v}");
+        assert!(v.to_string().contains("no Table 1 row"), "{v}");
+    }
+
     #[test]
     fn every_claim_holds_on_runs_that_show_it_and_fails_on_runs_that_do_not() {
-        for c in CPU {
+        for c in all() {
             let (good, bad) = cases(c);
             let v = verdict(c.id, &good);
             assert!(v.holds, "{v}");
@@ -744,13 +906,22 @@ mod tests {
     }
 
     #[test]
-    fn claims_have_unique_ids_and_valid_presets() {
-        let mut ids: Vec<_> = CPU.iter().map(|c| c.id).collect();
+    fn claims_have_unique_ids_and_valid_presets_of_their_scale_in_its_suite() {
+        let mut ids: Vec<_> = all().map(|c| c.id).collect();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), CPU.len());
-        for c in CPU {
-            c.experiments().unwrap_or_else(|e| panic!("{}: {e}", c.id));
+        assert_eq!(ids.len(), CPU.len() + GPU.len());
+        for scale in [Scale::Cpu, Scale::Gpu] {
+            let suite = crate::experiment::presets::suite(scale);
+            for c in at(scale) {
+                assert_eq!(c.scale, scale, "{}", c.id);
+                for run in c.runs {
+                    let p: crate::experiment::presets::Preset =
+                        run.parse().unwrap_or_else(|e| panic!("{}: {e}", c.id));
+                    assert_eq!(p.scale, scale, "{}: {run}", c.id);
+                    assert!(suite.contains(&p), "{}: {run} is not in the suite", c.id);
+                }
+            }
         }
         assert!(claim("no-such-claim").is_err());
     }

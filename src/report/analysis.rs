@@ -1,5 +1,5 @@
 //! The report's analysis, pure: finished runs in; verdicts, figure series and tables out.
-//! Every verdict comes from the claims registry ([`crate::claims::CPU`]), the same checks
+//! Every verdict comes from the claims registry ([`crate::claims::all`]), the same checks
 //! and bands the claim tests assert.
 use super::{LoadedRun, Unreadable};
 use crate::claims::{self, Run, Verdict};
@@ -95,7 +95,7 @@ pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
         )
         .collect();
     let mut out = Vec::new();
-    for claim in claims::CPU {
+    for claim in claims::all() {
         let Ok(wanted) = claim.experiments() else {
             continue;
         };
@@ -396,5 +396,33 @@ mod tests {
         assert_eq!(a.fig1c[0].points.len(), 7);
         // No paper numbers beside Fashion-MNIST runs.
         assert!(!a.table.is_empty() && a.table.iter().all(|t| t.paper.is_none()));
+    }
+
+    #[test]
+    fn full_scale_runs_are_judged_by_the_gpu_claims_with_the_gpu_bands() {
+        let runs = [
+            loaded("cifar10-alexnet-random-labels", 20, 0.1),
+            loaded("cifar10-alexnet-true-labels", 20, 0.76),
+            loaded("cifar10-alexnet-weight-decay-true-labels", 20, 0.60),
+        ];
+        let a = analyze(&runs, &[]);
+        let status = |id: &str| {
+            a.judged
+                .iter()
+                .find(|j| j.claim == id)
+                .map(|j| j.status())
+                .unwrap_or_else(|| panic!("no verdict for {id}: {:?}", a.judged))
+        };
+        assert_eq!(status("cifar10-alexnet-fits-random-labels"), "holds");
+        assert_eq!(status("cifar10-alexnet-fits-true-labels"), "holds");
+        // 60% against Table 1's 77.36%, beyond the GPU band of 5 points.
+        assert_eq!(
+            status("cifar10-alexnet-weight-decay-fits-true-labels"),
+            "does not hold"
+        );
+        let gpu_ids: Vec<&str> = claims::GPU.iter().map(|c| c.id).collect();
+        assert!(a.judged.iter().all(|j| gpu_ids.contains(&j.claim.as_str())));
+        // The paper's numbers stand beside CIFAR-10 runs of Table 1's models.
+        assert!(a.table.iter().any(|t| t.paper.is_some()), "{:?}", a.table);
     }
 }

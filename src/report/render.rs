@@ -89,7 +89,7 @@ fn verdict_row(j: &Judged) -> String {
             .iter()
             .map(|m| {
                 let band = m.band.as_ref().map_or(
-                    " (reported, not asserted: not robust at CPU scale)".into(),
+                    " (reported, not asserted: not robust at this scale)".into(),
                     |b| format!(" (band {}: {})", b.name, b.describe()),
                 );
                 format!(
@@ -152,7 +152,7 @@ pub fn markdown(
     }
     let _ = writeln!(
         md,
-        "## Verdicts\n\nEach claim is judged by the same check and calibrated band (golden/cpu-bands.json) as the test that asserts it. A claim is incomplete when one of its runs is missing or unreadable.\n\n| claim | what | seed | verdict | measured |\n|---|---|---|---|---|"
+        "## Verdicts\n\nEach claim is judged by the same check and band as the test that asserts it: golden/cpu-bands.json for CPU-scale claims, golden/gpu-bands.json for the nightly's full-scale ones. A claim is incomplete when one of its runs is missing or unreadable.\n\n| claim | what | seed | verdict | measured |\n|---|---|---|---|---|"
     );
     for j in &a.judged {
         let _ = writeln!(md, "{}", verdict_row(j));

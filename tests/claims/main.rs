@@ -5,7 +5,8 @@
 //! test here trains the claim's runs on real Fashion-MNIST subsets (once per build, through
 //! the run cache in tests/common), asserts its verdict and compares the verdict's snapshot
 //! (tests/claims/snapshots/CLAIM.snap). The bands live in golden/cpu-bands.json with the
-//! runs that justify them. The `gpu` module (with `--features gpu`) runs the full-scale ones.
+//! runs that justify them. The `gpu` module (with `--features gpu`) runs the full-scale ones
+//! of `rethink::claims::GPU`, listed in `gpu_claims`.
 mod common;
 
 mod clean_before_corrupted;
@@ -14,6 +15,8 @@ mod falsifiable;
 mod fit_random_labels;
 mod fit_randomized_inputs;
 mod fit_true_labels;
+#[macro_use]
+mod gpu_claims;
 #[cfg(feature = "gpu")]
 mod gpu;
 mod label_corruption;
@@ -23,6 +26,7 @@ mod presets_cli;
 mod regularization_not_necessary;
 mod regularization_not_sufficient;
 mod reproduce;
+mod run_cache;
 mod run_cli;
 mod slowdown;
 mod theory;

@@ -7,6 +7,7 @@ use rethink::claims::{self, Run, Verdict};
 use rethink::experiment::{Experiment, RunDir, RunRecord};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tch::Device;
 
 /// Tests train with one libtorch thread, so results are the same on any machine size and
 /// two tests can share the 2 CPU cores (nextest runs two at a time).
@@ -30,16 +31,16 @@ pub const NUMERICS_ENV: [&str; 5] = [
     "GLIBC_TUNABLES",
 ];
 
-/// The run cache's key for `exp`: the whole experiment, this test binary's build, the
-/// device, the thread count and the kernel-selecting environment.
-pub fn cache_key(exp: &Experiment) -> String {
+/// The run cache's key for `exp` on `device`: the whole experiment, this test binary's
+/// build, the device, the thread count and the kernel-selecting environment.
+pub fn cache_key(exp: &Experiment, device: Device) -> String {
     use md5::{Digest, Md5};
     let exe = std::env::current_exe().expect("the test binary's path");
     let meta = std::fs::metadata(&exe).expect("the test binary's metadata");
     let mut h = Md5::new();
     h.update(serde_json::to_vec(exp).expect("experiments serialize"));
     h.update(format!(
-        "build {} {} {:?}; cpu; threads {THREADS}",
+        "build {} {} {:?}; {device:?}; threads {THREADS}",
         exe.display(),
         meta.len(),
         meta.modified().ok()
@@ -50,31 +51,50 @@ pub fn cache_key(exp: &Experiment) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Where finished runs are kept between the tests of one build.
+/// Where finished runs are kept between the tests of one build: `RETHINK_RUN_CACHE` when
+/// set (a test binary carried to another machine), else under the target directory.
 pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run-cache")
+    std::env::var_os("RETHINK_RUN_CACHE").map_or_else(
+        || PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run-cache"),
+        PathBuf::from,
+    )
 }
 
 /// Trains `exp` on CPU with [`THREADS`] threads, once per build: tests that need the same
-/// run share it through a content-addressed cache under the target directory. A test that
-/// finds the run being trained by another waits for it (a file lock), and a run is used only
-/// once its summary is written.
+/// run share it through a content-addressed cache under the target directory.
 pub fn run_cached(exp: &Experiment) -> Result<RunRecord> {
     require_fashion();
-    let dir = cache_dir().join(cache_key(exp));
-    std::fs::create_dir_all(cache_dir())?;
-    let lock = std::fs::File::create(dir.with_extension("lock"))?;
+    run_cached_on(exp, Device::Cpu)
+}
+
+/// [`run_cached`] on any device.
+pub fn run_cached_on(exp: &Experiment, device: Device) -> Result<RunRecord> {
+    let key = cache_key(exp, device);
+    let dir = cache_dir().join(&key);
+    train_once(&dir, &cache_dir().join(format!("{key}.lock")), exp, device)
+}
+
+/// Trains `exp` into `dir`, unless `dir` already holds a finished run of exactly `exp`. A
+/// test that finds the run being trained by another waits for it (the file lock `lock`),
+/// and a run is used only once its summary is written.
+pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> Result<RunRecord> {
+    if let Some(parent) = lock.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let lock = std::fs::File::create(lock)?;
     lock.lock()?;
     if dir.join("summary.json").is_file() {
-        if let Ok(rec) = RunDir::read_record(&dir) {
+        if let Ok(rec) = RunDir::read_record(dir) {
             if &rec.experiment == exp {
                 return Ok(rec);
             }
         }
     }
-    tch::set_num_threads(THREADS);
-    let rd = RunDir::create(&dir, true)?;
-    rd.train(exp, tch::Device::Cpu, None, &mut |_| {})
+    if device == Device::Cpu {
+        tch::set_num_threads(THREADS);
+    }
+    let rd = RunDir::create(dir, true)?;
+    rd.train(exp, device, None, &mut |_| {})
         .with_context(|| format!("running {}", exp.name))
 }
 
@@ -87,16 +107,25 @@ pub fn run_preset(name: &str, tweak: impl FnOnce(&mut Experiment)) -> Result<Run
 
 /// A claim's runs, in the claim's order (through the cache).
 pub fn claim_runs(id: &str) -> Vec<RunRecord> {
+    claim_runs_with(id, run_cached)
+}
+
+/// A claim's runs, each from `run`.
+pub fn claim_runs_with(id: &str, run: impl Fn(&Experiment) -> Result<RunRecord>) -> Vec<RunRecord> {
     let claim = claims::claim(id).unwrap();
     let exps = claim.experiments().unwrap();
-    exps.iter().map(|e| run_cached(e).unwrap()).collect()
+    exps.iter().map(|e| run(e).unwrap()).collect()
+}
+
+/// Judges a claim on its runs.
+pub fn judge_runs(id: &str, runs: &[RunRecord]) -> Verdict {
+    let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
+    claims::claim(id).unwrap().judge(&refs).unwrap()
 }
 
 /// Trains a claim's runs and judges it.
 pub fn judge(id: &str) -> Verdict {
-    let runs = claim_runs(id);
-    let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
-    claims::claim(id).unwrap().judge(&refs).unwrap()
+    judge_runs(id, &claim_runs(id))
 }
 
 /// Asserts that a claim holds and matches its snapshot, `tests/claims/snapshots/ID.snap`:

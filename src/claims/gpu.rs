@@ -1,0 +1,118 @@
+//! The claims at GPU scale, on the whole of Fashion-MNIST and CIFAR-10 (Zhang et al. 2017,
+//! §2-§3, Table 1): what the nightly suite (`cargo nextest run --features gpu`) asserts, judged
+//! with the bands of golden/gpu-bands.json.
+use super::{Claim, Judge};
+use crate::experiment::Scale;
+
+/// The run memorized its training set, as far as the full-scale presets go (band
+/// `train_acc_fit`: the paper's own runs stop at 99.34%-100%).
+fn fitted(j: &mut Judge<'_>) {
+    let b = j.gpu;
+    j.train_acc(0, &b.train_acc_fit);
+}
+
+/// Fitted, and the test accuracy stays at chance.
+fn fitted_at_chance(j: &mut Judge<'_>) {
+    fitted(j);
+    let b = j.gpu;
+    j.at_chance_within(0, &b.chance_sigmas);
+}
+
+/// Fitted, and the test accuracy is the paper's Table 1 row, within its band.
+fn fitted_near_paper(j: &mut Judge<'_>) {
+    fitted(j);
+    j.near_paper(0);
+}
+
+/// With a regularizer on, the run still fits (band `regularized_train_acc`).
+fn regularized_fitted(j: &mut Judge<'_>) {
+    let b = j.gpu;
+    j.train_acc(0, &b.regularized_train_acc);
+}
+
+/// Regularized, fitted, and the test accuracy is the paper's Table 1 row.
+fn regularized_near_paper(j: &mut Judge<'_>) {
+    regularized_fitted(j);
+    j.near_paper(0);
+}
+
+/// Inception with and without batch norm: both fit and generalize as in Table 1, and early
+/// stopping would gain little on either.
+fn batch_norm_and_early_stopping(j: &mut Judge<'_>) {
+    let b = j.gpu;
+    for i in 0..2 {
+        j.train_acc(i, &b.train_acc_fit);
+        j.near_paper(i);
+        j.early_stopping_gain(i);
+    }
+}
+
+/// A claim on one full-scale run.
+macro_rules! one_run {
+    ($id:literal, $run:literal, $check:ident, $paper:literal, $statement:literal) => {
+        Claim {
+            id: $id,
+            scale: Scale::Gpu,
+            statement: $statement,
+            paper: $paper,
+            runs: &[$run],
+            check: $check,
+        }
+    };
+}
+
+/// Every GPU-scale claim.
+pub const GPU: &[Claim] = &[
+    // Fig. 1a on full Fashion-MNIST: the seed's models.
+    one_run!("fashion-alexnet-fits-true-labels", "fashion-alexnet-true-labels", fitted,
+        "§2, Fig. 1a", "AlexNet fits the true labels of all of Fashion-MNIST"),
+    one_run!("fashion-alexnet-fits-random-labels", "fashion-alexnet-random-labels", fitted_at_chance,
+        "§2, Fig. 1a", "AlexNet fits random labels on all of Fashion-MNIST, while test accuracy stays at chance"),
+    one_run!("fashion-alexnet-fits-random-pixels", "fashion-alexnet-random-pixels", fitted,
+        "§2, Fig. 1a", "AlexNet fits random pixels on all of Fashion-MNIST"),
+    one_run!("fashion-resnet18-fits-true-labels", "fashion-resnet18-true-labels", fitted,
+        "§2, Fig. 1a", "ResNet18 fits the true labels of all of Fashion-MNIST"),
+    one_run!("fashion-resnet18-fits-random-labels", "fashion-resnet18-random-labels", fitted_at_chance,
+        "§2, Fig. 1a", "ResNet18 fits random labels on all of Fashion-MNIST, while test accuracy stays at chance"),
+    one_run!("fashion-resnet18-fits-random-pixels", "fashion-resnet18-random-pixels", fitted,
+        "§2, Fig. 1a", "ResNet18 fits random pixels on all of Fashion-MNIST"),
+    // Table 1 and Fig. 1a on CIFAR-10.
+    one_run!("cifar10-alexnet-fits-true-labels", "cifar10-alexnet-true-labels", fitted_near_paper,
+        "§2, Table 1", "AlexNet fits the true labels of CIFAR-10 and generalizes as in Table 1"),
+    one_run!("cifar10-alexnet-fits-random-labels", "cifar10-alexnet-random-labels", fitted_at_chance,
+        "§2, Table 1", "AlexNet fits random labels on CIFAR-10, while test accuracy stays at chance"),
+    one_run!("cifar10-alexnet-fits-random-pixels", "cifar10-alexnet-random-pixels", fitted,
+        "§2, Fig. 1a", "AlexNet fits random pixels on CIFAR-10"),
+    one_run!("cifar10-resnet18-fits-true-labels", "cifar10-resnet18-true-labels", fitted,
+        "§2 (ResNet18 is not in Table 1)", "ResNet18 fits the true labels of CIFAR-10"),
+    one_run!("cifar10-resnet18-fits-random-labels", "cifar10-resnet18-random-labels", fitted_at_chance,
+        "§2", "ResNet18 fits random labels on CIFAR-10, while test accuracy stays at chance"),
+    one_run!("cifar10-resnet18-fits-random-pixels", "cifar10-resnet18-random-pixels", fitted,
+        "§2", "ResNet18 fits random pixels on CIFAR-10"),
+    // §3: explicit regularizers are not sufficient to stop memorization (random labels are
+    // still fitted), and not what generalization rests on (Table 1 with weight decay).
+    one_run!("fashion-alexnet-weight-decay-fits-true-labels", "fashion-alexnet-weight-decay-true-labels",
+        regularized_fitted, "§3", "with weight decay, AlexNet still fits the true labels of all of Fashion-MNIST"),
+    one_run!("fashion-alexnet-weight-decay-fits-random-labels", "fashion-alexnet-weight-decay-random-labels",
+        regularized_fitted, "§3", "with weight decay, AlexNet still fits random labels on all of Fashion-MNIST"),
+    one_run!("fashion-resnet18-dropout-fits-random-labels", "fashion-resnet18-dropout-random-labels",
+        regularized_fitted, "§3", "with dropout, ResNet18 still fits random labels on all of Fashion-MNIST"),
+    one_run!("cifar10-alexnet-weight-decay-fits-true-labels", "cifar10-alexnet-weight-decay-true-labels",
+        regularized_near_paper, "§3, Table 1", "with weight decay, AlexNet fits the true labels of CIFAR-10 and generalizes as in Table 1"),
+    one_run!("cifar10-alexnet-weight-decay-fits-random-labels", "cifar10-alexnet-weight-decay-random-labels",
+        regularized_fitted, "§3, Table 1", "with weight decay, AlexNet still fits random labels on CIFAR-10"),
+    one_run!("cifar10-alexnet-dropout-fits-random-labels", "cifar10-alexnet-dropout-random-labels",
+        regularized_fitted, "§3", "with dropout, AlexNet still fits random labels on CIFAR-10"),
+    one_run!("cifar10-resnet18-weight-decay-fits-random-labels", "cifar10-resnet18-weight-decay-random-labels",
+        regularized_fitted, "§3", "with weight decay, ResNet18 still fits random labels on CIFAR-10"),
+    one_run!("cifar10-resnet18-dropout-fits-random-labels", "cifar10-resnet18-dropout-random-labels",
+        regularized_fitted, "§3", "with dropout, ResNet18 still fits random labels on CIFAR-10"),
+    Claim {
+        id: "cifar10-inception-batch-norm-and-early-stopping",
+        scale: Scale::Gpu,
+        statement: "batch norm and early stopping help a little and are not what makes generalization possible: Inception with and without batch norm both fit and generalize as in Table 1, and the best test accuracy during training beats the final one only a little",
+        paper: "§3, implicit regularization, Table 1",
+        runs: &["cifar10-inception-true-labels", "cifar10-inception-nobn-true-labels"],
+        check: batch_norm_and_early_stopping,
+    },
+];
