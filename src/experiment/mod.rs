@@ -373,6 +373,7 @@ mod tests {
         let rd = RunDir::create(dir.path(), false).unwrap();
         rd.write_config(&Experiment::preset("fashion-cpu-true-labels").unwrap())
             .unwrap();
+        drop(rd); // releases the directory's lock
         let e = RunDir::create(dir.path(), false).unwrap_err().to_string();
         assert!(
             e.ends_with("run directory is not empty; pass --force to overwrite"),

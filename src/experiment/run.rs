@@ -46,12 +46,26 @@ pub struct RunRecord {
     pub corrupted: Vec<usize>,
 }
 
+impl RunRecord {
+    /// A finished run of exactly `exp`: the same config, a summary, and every epoch the
+    /// summary counts in the metrics (epoch 0 included). Anything less is redone.
+    pub fn is_finished_run_of(&self, exp: &Experiment) -> bool {
+        &self.experiment == exp
+            && self.metrics.len() == self.summary.epochs + 1
+            && self.metrics.iter().enumerate().all(|(i, m)| m.epoch == i)
+    }
+}
+
+/// What a run calls after every epoch; an error stops the run.
+pub type OnEpoch<'a> = Box<dyn FnMut(&EpochMetrics) -> Result<()> + 'a>;
+
 /// Where data comes from and what to report to.
 pub struct RunOptions<'a> {
     pub device: Device,
     pub data_dir: Option<PathBuf>,
-    /// Called after every epoch, epoch 0 (before training) included.
-    pub on_epoch: Box<dyn FnMut(&EpochMetrics) + 'a>,
+    /// Called after every epoch, epoch 0 (before training) included. An error stops the
+    /// run at once and is the run's result (a run directory whose write failed, say).
+    pub on_epoch: OnEpoch<'a>,
 }
 
 impl RunOptions<'_> {
@@ -59,7 +73,7 @@ impl RunOptions<'_> {
         RunOptions {
             device,
             data_dir: None,
-            on_epoch: Box::new(|_| {}),
+            on_epoch: Box::new(|_| Ok(())),
         }
     }
 }
@@ -183,4 +197,26 @@ pub fn summarize(
         threads: tch::get_num_threads(),
         wall_s: 0.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::claims::testutil::fake;
+
+    #[test]
+    fn a_finished_run_has_its_config_and_every_epoch_its_summary_counts() {
+        let run = fake("fashion-cpu-true-labels", 20, Some(40), 0.8);
+        let exp = run.experiment.clone();
+        assert!(run.is_finished_run_of(&exp));
+        let mut other = exp.clone();
+        other.train.seed = 1;
+        assert!(!run.is_finished_run_of(&other));
+        let mut short = run.clone();
+        short.metrics.pop();
+        assert!(!short.is_finished_run_of(&exp), "a truncated metrics.jsonl");
+        let mut gap = run.clone();
+        gap.metrics.remove(3);
+        gap.metrics.push(run.metrics.last().unwrap().clone());
+        assert!(!gap.is_finished_run_of(&exp), "an epoch missing");
+    }
 }

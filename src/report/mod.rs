@@ -49,8 +49,7 @@ pub fn reproduce(
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
     for (index, exp) in suite.iter().enumerate() {
         let path = runs.join(&exp.name);
-        let done = RunDir::read_summary(&path).is_ok()
-            && Experiment::from_file(&path.join("config.json")).is_ok_and(|e| &e == exp);
+        let done = RunDir::read_record(&path).is_ok_and(|r| r.is_finished_run_of(exp));
         on_event(Event::Start {
             index,
             total: suite.len(),
@@ -179,6 +178,13 @@ fn hardware() -> String {
 
 /// Writes `report.md`, the figures (SVG and PNG) and `summary.json` into `dir`.
 pub fn report(dir: &Path) -> Result<ReportSummary> {
+    if dir.join("config.json").is_file() {
+        // Its summary.json is the run's own: writing the report's there would destroy it.
+        return Err(Error::RunDir {
+            path: dir.into(),
+            what: "is a run directory (it has config.json), not a results directory; give the directory that holds runs/ or the run directories".into(),
+        });
+    }
     let (runs, unreadable) = load_runs(dir)?;
     let skipped: Vec<String> = unreadable.iter().map(Unreadable::warning).collect();
     let a = analysis::analyze(&runs, &unreadable);

@@ -359,13 +359,14 @@ pub struct Trained {
 }
 
 /// Trains `model` (whose parameters live in `vs`) on `data`. `on_epoch` sees every epoch's
-/// metrics as they are measured, epoch 0 (the untrained model) included.
+/// metrics as they are measured, epoch 0 (the untrained model) included; its first error
+/// stops training and is returned.
 pub fn train(
     model: &dyn Model,
     vs: &nn::VarStore,
     data: &Prepared,
     cfg: &TrainConfig,
-    on_epoch: &mut dyn FnMut(&EpochMetrics),
+    on_epoch: &mut dyn FnMut(&EpochMetrics) -> Result<()>,
 ) -> Result<Trained> {
     if cfg.batch_size == 0 {
         return Err(Error::config("batch_size", "must be at least 1"));
@@ -418,7 +419,7 @@ pub fn train(
     };
 
     let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0));
-    on_epoch(&m0);
+    on_epoch(&m0)?;
     let mut stop = finished(&m0);
     metrics.push(m0);
     let mut epoch = 0;
@@ -443,7 +444,7 @@ pub fn train(
         }
         epoch += 1;
         let m = measure(epoch, step, lr);
-        on_epoch(&m);
+        on_epoch(&m)?;
         stop = finished(&m);
         metrics.push(m);
     }

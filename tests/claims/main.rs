@@ -28,5 +28,6 @@ mod regularization_not_sufficient;
 mod reproduce;
 mod run_cache;
 mod run_cli;
+mod run_dir;
 mod slowdown;
 mod theory;

@@ -85,7 +85,7 @@ pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> 
     lock.lock()?;
     if dir.join("summary.json").is_file() {
         if let Ok(rec) = RunDir::read_record(dir) {
-            if &rec.experiment == exp {
+            if rec.is_finished_run_of(exp) {
                 return Ok(rec);
             }
         }
