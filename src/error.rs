@@ -34,6 +34,14 @@ pub enum Error {
         hint: String,
     },
 
+    /// A data set's directory holds some of its files, or holds them in an unusable form.
+    #[error("data set {dataset} is incomplete: {problems}; {hint}")]
+    IncompleteDataset {
+        dataset: String,
+        problems: String,
+        hint: String,
+    },
+
     /// A download failed.
     #[error("download of {url} failed")]
     Download {

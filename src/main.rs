@@ -19,7 +19,7 @@ use std::path::PathBuf;
 struct Cli {
     /// libtorch intra-op threads (default: libtorch's, the physical core count). CPU runs are
     /// bit-for-bit repeatable for a fixed thread count.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..))]
     threads: Option<i32>,
     #[command(subcommand)]
     command: Command,

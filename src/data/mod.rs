@@ -146,10 +146,22 @@ const IDX_FILES: [(&str, &str); 2] = [
     ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 ];
 
-fn idx_file(dir: &Path, stem: &str) -> Option<PathBuf> {
-    [dir.join(format!("{stem}.gz")), dir.join(stem)]
-        .into_iter()
-        .find(|p| p.is_file())
+/// One IDX file of a data set in `dir`, as `STEM.gz` or `STEM`: `Ok` with its path,
+/// `Err(None)` when neither name is there, `Err(Some(why))` when one is there but is no
+/// readable file (a directory, a link to nothing, a link loop).
+fn idx_file(dir: &Path, stem: &str) -> std::result::Result<PathBuf, Option<String>> {
+    let mut problem = None;
+    for p in [dir.join(format!("{stem}.gz")), dir.join(stem)] {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => return Ok(p),
+            Ok(_) => problem = Some(format!("{} is not a file", p.display())),
+            Err(e) if std::fs::symlink_metadata(&p).is_ok() => {
+                problem = Some(format!("{} cannot be read: {e}", p.display()));
+            }
+            Err(_) => {}
+        }
+    }
+    Err(problem)
 }
 
 /// The files of a data set found in one directory.
@@ -178,33 +190,66 @@ impl Located {
     }
 }
 
-fn locate_in(kind: DatasetKind, dir: &Path) -> Option<Located> {
+/// `kind`'s files in `dir`: `Ok(Some)` when all are there, `Ok(None)` when none is, and
+/// `Err` naming what is missing or unusable when only some are.
+fn locate_in(kind: DatasetKind, dir: &Path) -> std::result::Result<Option<Located>, String> {
     match kind {
-        DatasetKind::Cifar10 => cifar::locate(dir).map(Located::Cifar),
+        DatasetKind::Cifar10 => Ok(cifar::locate(dir).map(Located::Cifar)),
         _ => {
-            let mut pairs = Vec::new();
-            for (images, labels) in IDX_FILES {
-                pairs.push((idx_file(dir, images)?, idx_file(dir, labels)?));
+            let stems = IDX_FILES.iter().flat_map(|(i, l)| [*i, *l]);
+            let found: Vec<_> = stems.clone().map(|s| idx_file(dir, s)).collect();
+            if found.iter().all(|f| matches!(f, Err(None))) {
+                return Ok(None);
             }
-            Some(Located::Idx([pairs[0].clone(), pairs[1].clone()]))
+            let problems: Vec<String> = stems
+                .zip(&found)
+                .filter_map(|(stem, f)| match f {
+                    Ok(_) => None,
+                    Err(Some(why)) => Some(why.clone()),
+                    Err(None) => Some(format!("{} has no {stem}.gz or {stem}", dir.display())),
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(problems.join("; "));
+            }
+            let p: Vec<PathBuf> = found.into_iter().flatten().collect();
+            Ok(Some(Located::Idx([
+                (p[0].clone(), p[1].clone()),
+                (p[2].clone(), p[3].clone()),
+            ])))
         }
     }
 }
 
-/// Finds `kind`'s files, or says where it looked and what provides them.
+/// Finds `kind`'s files in the first directory that holds them all, or says where it
+/// looked and what provides them. A directory holding only some of them, or one in an
+/// unusable form, is named with each file that is missing or wrong.
 pub fn locate(kind: DatasetKind, data_dir: Option<&Path>) -> Result<Located> {
     let dirs = search_dirs(kind, data_dir);
-    dirs.iter()
-        .find_map(|d| locate_in(kind, d))
-        .ok_or_else(|| Error::MissingDataset {
+    let mut problems = Vec::new();
+    for d in &dirs {
+        match locate_in(kind, d) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(why) => problems.push(why),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::IncompleteDataset {
             dataset: kind.name().into(),
-            searched: dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            problems: problems.join("; "),
             hint: kind.hint(),
-        })
+        });
+    }
+    Err(Error::MissingDataset {
+        dataset: kind.name().into(),
+        searched: dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        hint: kind.hint(),
+    })
 }
 
 /// Checks every file of `kind` against the upstream MD5 sums.
@@ -275,6 +320,12 @@ fn idx_split(kind: DatasetKind, images: &Path, labels: &Path) -> Result<RawSplit
                 "expected images of shape [N, {h}, {w}], found {:?}",
                 im.dims
             ),
+        ));
+    }
+    if im.dims[0] == 0 {
+        return Err(Error::format(
+            images,
+            "the header declares 0 images: nothing to train or test on",
         ));
     }
     if lb.dims.len() != 1 {
@@ -517,6 +568,49 @@ mod tests {
             .to_string();
         assert!(
             e.ends_with("train-labels-idx1-ubyte.gz: label 10 at index 3 is over 9"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_a_directory_and_a_link_loop_are_each_named() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("mnist");
+        write_idx_dataset(&dir, 10, 10, true);
+        let load_err = || {
+            load(DatasetKind::Mnist, Some(root.path()))
+                .unwrap_err()
+                .to_string()
+        };
+        std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        let e = load_err();
+        assert!(
+            e.contains("data set mnist is incomplete")
+                && e.contains("has no t10k-labels-idx1-ubyte.gz or t10k-labels-idx1-ubyte"),
+            "{e}"
+        );
+        std::fs::create_dir(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        let e = load_err();
+        assert!(e.contains("t10k-labels-idx1-ubyte.gz is not a file"), "{e}");
+        std::fs::remove_dir(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        let looped = dir.join("t10k-labels-idx1-ubyte.gz");
+        std::os::unix::fs::symlink(&looped, &looped).unwrap();
+        let e = load_err();
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte.gz cannot be read") && e.contains("symbolic links"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_zero_images_is_named() {
+        let root = tempfile::tempdir().unwrap();
+        write_idx_dataset(&root.path().join("mnist"), 0, 10, false);
+        let e = load(DatasetKind::Mnist, Some(root.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("train-images-idx3-ubyte: the header declares 0 images"),
             "{e}"
         );
     }

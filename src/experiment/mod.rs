@@ -188,22 +188,31 @@ impl Experiment {
         if self.train.batch_size == 0 {
             return Err(Error::config("batch_size", "must be at least 1"));
         }
-        if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
+        // Weights train in f32: a rate or decay beyond f32's range cannot be represented.
+        let f32_max = f64::from(f32::MAX);
+        if !(self.train.lr > 0.0 && self.train.lr <= f32_max) {
             return Err(Error::config(
                 "lr",
-                format!("{} is not a positive number", self.train.lr),
+                format!(
+                    "{:?} is not a positive number within f32's range (at most {f32_max:e})",
+                    self.train.lr
+                ),
             ));
         }
+        self.train.schedule.validate()?;
         if !(0.0..1.0).contains(&self.train.momentum) {
             return Err(Error::config(
                 "momentum",
                 format!("{} is outside [0, 1)", self.train.momentum),
             ));
         }
-        if !(self.train.weight_decay >= 0.0 && self.train.weight_decay.is_finite()) {
+        if !(self.train.weight_decay >= 0.0 && self.train.weight_decay <= f32_max) {
             return Err(Error::config(
                 "weight_decay",
-                format!("{} is negative or not finite", self.train.weight_decay),
+                format!(
+                    "{:?} is negative, not a number or beyond f32's range",
+                    self.train.weight_decay
+                ),
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
@@ -220,12 +229,23 @@ impl Experiment {
                 ));
             }
         }
+        // libtorch indexes with i64: a larger size would wrap negative.
         for (field, v) in [
+            ("batch_size", Some(self.train.batch_size)),
             ("train_size", self.train_size),
             ("test_size", self.test_size),
         ] {
             if v == Some(0) {
                 return Err(Error::config(field, "must be at least 1"));
+            }
+            if v.is_some_and(|v| i64::try_from(v).is_err()) {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{} is beyond the largest size libtorch can index",
+                        v.unwrap_or(0)
+                    ),
+                ));
             }
         }
         let (c, h, _) = self.dataset.shape();
@@ -236,10 +256,13 @@ impl Experiment {
                 format!("{side} does not fit {h}x{h} {} images", self.dataset),
             ));
         }
-        if self.preprocess.augment_pad < 0 {
+        if !(0..=side).contains(&self.preprocess.augment_pad) {
             return Err(Error::config(
                 "preprocess.augment_pad",
-                "must not be negative",
+                format!(
+                    "{} is outside [0, {side}]: the padding of a random crop is at most the image's side",
+                    self.preprocess.augment_pad
+                ),
             ));
         }
         self.model_config(c, side).validate(self.model)

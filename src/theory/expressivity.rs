@@ -398,6 +398,12 @@ pub struct TheoremConfig {
 impl TheoremConfig {
     /// Builds the problem (loading images when `dataset` is set) and runs the construction.
     pub fn run(&self, data_dir: Option<&std::path::Path>) -> Result<TheoremReport> {
+        if self.n == 0 {
+            return Err(Error::config("n", "must be at least 1"));
+        }
+        if self.classes == Some(0) {
+            return Err(Error::config("classes", "must be at least 1"));
+        }
         match self.dataset {
             Some(kind) => {
                 let raw = crate::data::load(kind, data_dir)?;

@@ -227,6 +227,12 @@ pub fn experiment(
         seed,
     } = *cfg;
     let start = std::time::Instant::now();
+    if !(gamma > 0.0 && gamma.is_finite()) {
+        return Err(Error::config(
+            "gamma",
+            format!("{gamma} is not a positive finite bandwidth"),
+        ));
+    }
     if !matches!(
         randomization,
         crate::randomize::Randomization::TrueLabels

@@ -19,6 +19,30 @@ impl Schedule {
     /// The paper's schedule: ×0.95 per epoch.
     pub const PAPER: Schedule = Schedule::Exponential { gamma: 0.95 };
 
+    /// Checks the schedule's parameters: a `gamma` in (0, 1] (0 would set the rate to 0, a
+    /// negative one would ascend the gradient, above 1 the rate grows without bound), and
+    /// at least one epoch per step or cosine period. Errors name the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        match *self {
+            Schedule::Exponential { gamma } | Schedule::Step { gamma, .. }
+                if !(gamma > 0.0 && gamma <= 1.0) =>
+            {
+                Err(Error::config(
+                    "schedule.gamma",
+                    format!("{gamma} is outside (0, 1]"),
+                ))
+            }
+            Schedule::Step { every: 0, .. } => {
+                Err(Error::config("schedule.every", "must be at least 1"))
+            }
+            Schedule::Cosine { epochs: 0 } => {
+                Err(Error::config("schedule.epochs", "must be at least 1"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The learning rate for `epoch` given the base rate.
     pub fn lr(&self, base: f64, epoch: usize) -> f64 {
         match *self {

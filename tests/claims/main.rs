@@ -19,6 +19,7 @@ mod fit_true_labels;
 mod gpu_claims;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hostile;
 mod label_corruption;
 mod libtorch;
 mod portability;
