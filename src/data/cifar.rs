@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// Bytes in one record: a label and a 3×32×32 image.
 pub const RECORD: usize = 1 + 3 * 32 * 32;
+/// The size of one batch file: 10,000 records.
+pub const BATCH_BYTES: usize = 10_000 * RECORD;
 /// The training batches, in order.
 pub const TRAIN_FILES: [&str; 5] = [
     "data_batch_1.bin",
@@ -135,6 +137,16 @@ fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if name.ends_with(".bin") {
+            // The tar header's size is checked before anything is allocated or read.
+            if entry.size() > BATCH_BYTES as u64 {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "archive member {name} declares {} bytes, more than a cifar-10 batch ({BATCH_BYTES})",
+                        entry.size()
+                    ),
+                ));
+            }
             let mut bytes = Vec::with_capacity(entry.size() as usize);
             entry.read_to_end(&mut bytes).map_err(bad)?;
             files.insert(name, bytes);
@@ -196,6 +208,16 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        // Fuzzing: arbitrary bytes, as a batch or as an archive, give an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..8000)) {
+            let _ = parse_batch(&bytes, Path::new("b.bin"), &mut Records::default());
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join(ARCHIVE);
+            std::fs::write(&p, &bytes).unwrap();
+            prop_assert!(load(&Layout::Archive(p)).is_err());
+        }
+
         #[test]
         fn batch_round_trips(labels in proptest::collection::vec(0u8..10, 1..20), salt in any::<u8>()) {
             let mut out = Records::default();
@@ -204,6 +226,24 @@ mod tests {
             prop_assert_eq!(out.images.len(), labels.len() * 3072);
             prop_assert_eq!(out.images[5], 0u8.wrapping_mul(17) ^ 5 ^ salt);
         }
+    }
+
+    #[test]
+    fn an_archive_member_declaring_more_than_a_batch_is_refused_before_reading() {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(format!("{ARCHIVE_DIR}/data_batch_1.bin"))
+            .unwrap();
+        h.set_size(1 << 40);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(ARCHIVE);
+        std::fs::write(&p, crate::data::idx::gzip(h.as_bytes())).unwrap();
+        let e = load(&Layout::Archive(p)).unwrap_err().to_string();
+        assert!(
+            e.contains("data_batch_1.bin declares 1099511627776 bytes, more than a cifar-10 batch"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -232,6 +232,40 @@ mod tests {
     }
 
     proptest! {
+        // Fuzzing: arbitrary bytes, raw or gzip-compressed, and valid files with bytes
+        // changed, give an error or an array, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse(&bytes, p());
+            let _ = from_reader(&mut GzMembers::new(&bytes), p(), |e| gz_error(p(), e));
+            let _ = from_reader(&mut GzMembers::new(&gzip(&bytes)), p(), |e| gz_error(p(), e));
+        }
+
+        #[test]
+        fn valid_files_with_bytes_changed_never_panic(
+            dims in proptest::collection::vec(0usize..6, 1..4),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            gz in any::<bool>(),
+        ) {
+            let n: usize = dims.iter().product();
+            let mut bytes = encode(&dims, &vec![3; n]);
+            if gz {
+                bytes = gzip(&bytes);
+            }
+            for (at, v) in edits {
+                let i = at % bytes.len();
+                bytes[i] = v;
+            }
+            let r = if gz {
+                from_reader(&mut GzMembers::new(&bytes), p(), |e| gz_error(p(), e))
+            } else {
+                parse(&bytes, p())
+            };
+            if let Ok(idx) = r {
+                prop_assert_eq!(idx.data.len(), idx.dims.iter().product::<usize>());
+            }
+        }
+
         #[test]
         fn round_trips(dims in proptest::collection::vec(1usize..6, 1..4), seed in any::<u64>(), gz in any::<bool>()) {
             let n: usize = dims.iter().product();

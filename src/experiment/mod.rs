@@ -292,6 +292,105 @@ impl Experiment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value: scalars of every kind (huge, negative, fractional numbers among them),
+    /// arrays and objects.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::{json, Value};
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            prop_oneof![
+                Just(1e300),
+                Just(-1.0),
+                Just(0.0),
+                Just(1e-320),
+                Just(2f64.powi(63))
+            ]
+            .prop_map(|f| json!(f)),
+            "[a-z:.0-9-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        // Every model on every data set at every crop: a config that validates builds a
+        // model that takes its input; one that does not is refused by field, never a panic.
+        #[test]
+        fn a_validated_model_takes_its_input(
+            model in 0usize..6,
+            dataset in 0usize..3,
+            crop in proptest::option::of(0i64..40),
+        ) {
+            let mut exp = Experiment::preset("fashion-cpu-true-labels").unwrap();
+            exp.model = crate::models::ModelKind::ALL[model];
+            exp.dataset = crate::data::DatasetKind::ALL[dataset];
+            exp.preprocess.crop = crop;
+            exp.preprocess.augment_pad = 0;
+            match exp.validate() {
+                Err(e) => prop_assert!(e.to_string().starts_with("invalid "), "{}", e),
+                Ok(()) => {
+                    let (c, h, _) = exp.dataset.shape();
+                    let side = crop.unwrap_or(h);
+                    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+                    let m = crate::models::build(&vs.root(), exp.model, &exp.model_config(c, side)).unwrap();
+                    let y = m.forward_t(&tch::Tensor::zeros([2, c, side, side], (tch::Kind::Float, tch::Device::Cpu)), false);
+                    prop_assert_eq!(y.size(), vec![2, exp.dataset.classes()]);
+                }
+            }
+        }
+
+        // Fuzzing the config parser: a preset's config with any field (nested ones too) set
+        // to any JSON value, and arbitrary text, give a config or an error naming what is
+        // wrong, never a panic.
+        #[test]
+        fn any_field_set_to_any_value_parses_or_is_refused(
+            field in 0usize..64,
+            nested in any::<bool>(),
+            value in json(),
+            text in ".{0,40}",
+        ) {
+            let mut v = serde_json::to_value(Experiment::preset("fashion-cpu-regularized-true-labels").unwrap()).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            let key = &keys[field % keys.len()];
+            match obj.get_mut(key) {
+                Some(serde_json::Value::Object(inner)) if nested && !inner.is_empty() => {
+                    let k = inner.keys().nth(field % inner.len()).unwrap().clone();
+                    inner.insert(k, value);
+                }
+                Some(slot) => *slot = value,
+                None => unreachable!(),
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("config.json");
+            std::fs::write(&path, v.to_string()).unwrap();
+            match Experiment::from_file(&path) {
+                Err(e) => prop_assert!(e.to_string().contains("config.json"), "{}", e),
+                // A config that is accepted builds its model, which takes a batch.
+                Ok(exp) => {
+                    let (c, h, _) = exp.dataset.shape();
+                    let side = exp.preprocess.crop.unwrap_or(h);
+                    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+                    let m = crate::models::build(&vs.root(), exp.model, &exp.model_config(c, side)).unwrap();
+                    let y = m.forward_t(&tch::Tensor::zeros([2, c, side, side], (tch::Kind::Float, tch::Device::Cpu)), true);
+                    prop_assert_eq!(y.size(), vec![2, exp.dataset.classes()]);
+                }
+            }
+            std::fs::write(&path, &text).unwrap();
+            let _ = Experiment::from_file(&path);
+        }
+    }
 
     #[test]
     fn every_preset_parses_validates_and_round_trips() {
