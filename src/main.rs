@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train one experiment and write its run directory.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List every model with its parameter count per input shape.
     Models {
         #[arg(long)]
@@ -190,6 +190,11 @@ struct RunArgs {
     device: String,
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The run's name (in config.json and summary.json). Default: the preset's or config's
+    /// name, or, when flags change what runs, the preset it then equals or a name made from
+    /// its data set, model, randomization and a hash of its config.
+    #[arg(long)]
+    name: Option<String>,
     /// The run directory to write.
     #[arg(long, required_unless_present = "list_presets")]
     out: Option<PathBuf>,
@@ -202,11 +207,12 @@ struct RunArgs {
 }
 
 fn experiment_from(a: &RunArgs) -> Result<Experiment> {
-    let mut e = match (&a.config, &a.preset) {
+    let base = match (&a.config, &a.preset) {
         (Some(path), _) => Experiment::from_file(path)?,
         (None, Some(p)) => Experiment::preset(p)?,
         (None, None) => Experiment::preset("fashion-cpu-true-labels")?,
     };
+    let mut e = base.clone();
     if let Some(d) = a.dataset {
         e = e.on_dataset(d);
     }
@@ -235,6 +241,12 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     e.train.augment |= a.augment;
     e.train.channels_last |= a.channels_last;
     e.train.amp |= a.amp;
+    // The name says what runs: flags that change the preset or config change the name.
+    match &a.name {
+        Some(n) => e.name.clone_from(n),
+        None if e != base => e.name = e.derived_name(),
+        None => {}
+    }
     e.validate()?;
     Ok(e)
 }
@@ -579,7 +591,7 @@ fn main() {
         tch::set_num_threads(t);
     }
     let result = match cli.command {
-        Command::Run(a) => run(a),
+        Command::Run(a) => run(*a),
         Command::Models { json } => models_cmd(json),
         Command::Data { action } => data_cmd(action),
         Command::Reproduce(a) => reproduce_cmd(a),

@@ -164,6 +164,31 @@ impl Experiment {
         Ok(name.parse::<Preset>()?.experiment())
     }
 
+    /// A name for what this experiment runs: the preset it equals (see
+    /// [`presets::matching`]), else its data set, model and randomization with the first 8
+    /// hex digits of the MD5 of its whole config, so that different configs get different
+    /// names.
+    pub fn derived_name(&self) -> String {
+        if let Some(p) = presets::matching(self) {
+            return p.to_string();
+        }
+        use md5::{Digest, Md5};
+        let mut unnamed = self.clone();
+        unnamed.name = String::new();
+        let json = serde_json::to_vec(&unnamed).unwrap_or_default();
+        let hash: String = Md5::digest(&json)
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "{}-{}-{}-{hash}",
+            self.dataset.name(),
+            self.model.name(),
+            presets::randomization_slug(self.randomization)
+        )
+    }
+
     /// The experiments `rethink reproduce` runs at `scale`, each named by its preset.
     pub fn suite(scale: Scale) -> Vec<Experiment> {
         presets::suite(scale)
@@ -321,6 +346,36 @@ mod tests {
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn a_derived_name_is_the_matching_preset_or_names_the_setup_and_its_config() {
+        let mut e = Experiment::preset("fashion-cpu-true-labels").unwrap();
+        e.model = crate::models::ModelKind::Alexnet;
+        e.name = "something else".into();
+        // AlexNet's preset also has its own sizes and rate: this is no preset.
+        let custom = e.derived_name();
+        assert!(
+            custom.starts_with("fashion-mnist-alexnet-true-labels-"),
+            "{custom}"
+        );
+        let mut a = Experiment::preset("fashion-cpu-alexnet-random-labels").unwrap();
+        a.name = "x".into();
+        assert_eq!(a.derived_name(), "fashion-cpu-alexnet-random-labels");
+        a.train.seed = 3;
+        let seeded = a.derived_name();
+        assert!(
+            seeded.starts_with("fashion-mnist-alexnet-random-labels-"),
+            "{seeded}"
+        );
+        a.train.seed = 4;
+        assert_ne!(
+            a.derived_name(),
+            seeded,
+            "different configs, different names"
+        );
+        let g = Experiment::preset("cifar10-resnet18-dropout-random-labels").unwrap();
+        assert_eq!(g.derived_name(), "cifar10-resnet18-dropout-random-labels");
     }
 
     proptest! {

@@ -69,7 +69,7 @@ fn dataset_slug(d: DatasetKind) -> &'static str {
 }
 
 /// `corrupt:P` is written `corrupt-P` in names, which become directory names.
-fn randomization_slug(r: Randomization) -> String {
+pub(crate) fn randomization_slug(r: Randomization) -> String {
     r.to_string().replace(':', "-")
 }
 
@@ -360,6 +360,30 @@ fn paper(dataset: DatasetKind, model: ModelKind, randomization: Randomization) -
             amp: false,
         },
     }
+}
+
+/// The preset `exp` is, whatever its name: the one with its scale, data set, model,
+/// regularizers and randomization whose experiment equals it in every other field too.
+pub fn matching(exp: &Experiment) -> Option<Preset> {
+    let regularizers = Regularizers {
+        augment: exp.train.augment,
+        weight_decay: exp.train.weight_decay > 0.0,
+        dropout: exp.dropout > 0.0,
+    };
+    [Scale::Cpu, Scale::Gpu].into_iter().find_map(|scale| {
+        let candidate = Preset {
+            scale,
+            dataset: exp.dataset,
+            model: exp.model,
+            regularizers,
+            randomization: exp.randomization,
+        };
+        // Only a name that parses back is a preset.
+        let p: Preset = candidate.to_string().parse().ok()?;
+        let mut e = p.experiment();
+        e.name.clone_from(&exp.name);
+        (&e == exp).then_some(p)
+    })
 }
 
 /// Every listed preset: at CPU scale, each family (the MLP alone, with each regularizer and

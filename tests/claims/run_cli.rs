@@ -253,3 +253,38 @@ fn amp_on_cpu_is_refused_with_a_clear_error() {
     assert!(err.contains("amp") && err.contains("cuda"), "{err}");
     assert!(!out.join("summary.json").exists());
 }
+
+#[test]
+fn a_run_is_named_for_what_runs_unless_named_explicitly() {
+    let tmp = tempdir();
+    let name_of = |dir: &str, extra: &[&str]| {
+        let d = tmp.path().join(dir);
+        let mut args = vec!["--epochs", "0", "--train-size", "64", "--test-size", "64"];
+        args.extend_from_slice(extra);
+        run_cli(&d, &args).name
+    };
+    let changed = name_of(
+        "a",
+        &["--model", "alexnet", "--randomization", "random-labels"],
+    );
+    assert!(
+        changed.starts_with("fashion-mnist-alexnet-random-labels-"),
+        "{changed}"
+    );
+    let other = name_of(
+        "b",
+        &[
+            "--model",
+            "alexnet",
+            "--randomization",
+            "random-labels",
+            "--seed",
+            "1",
+        ],
+    );
+    assert_ne!(changed, other, "two different runs share a name");
+    assert_eq!(
+        name_of("c", &["--name", "mine", "--model", "alexnet"]),
+        "mine"
+    );
+}
