@@ -536,8 +536,11 @@ fn theorem_cmd(a: TheoremArgs) -> Result<()> {
         r.d
     );
     println!(
-        "max |c(x_i) - y_i|: {:.3e} (relative {:.3e})",
-        r.max_abs_residual, r.max_rel_residual
+        "max |c(x_i) - y_i|: {:.3e} (relative {:.3e}), from {}; {:.3e} in the construction's own order",
+        r.max_abs_residual,
+        r.max_rel_residual,
+        r.residual_evaluation,
+        r.max_abs_residual_construction_order
     );
     if let (Some(a), Some(b)) = (r.class_acc_distinct, r.class_acc_all) {
         println!(

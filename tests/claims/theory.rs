@@ -34,6 +34,11 @@ fn a_2n_plus_d_relu_network_fits_random_labels_on_real_images() {
     assert_eq!((r.n, r.d), (t.theorem_images.n, 784));
     assert_eq!(r.weights, 2 * (r.n - r.merged - r.conflicting) + r.d);
     assert_eq!(r.class_acc_distinct, Some(1.0));
+    // Judged on an independent evaluation, never the construction's own summation order.
+    assert_eq!(
+        r.residual_evaluation,
+        theory::expressivity::RESIDUAL_EVALUATION
+    );
     assert!(
         b.theorem_max_abs_residual.contains(r.max_abs_residual),
         "{r:?}"
