@@ -42,6 +42,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// A checkpoint does not fit the run it should resume.
+    #[error("checkpoint does not fit this run: {0}")]
+    Checkpoint(String),
+
     /// A download failed.
     #[error("download of {url} failed")]
     Download {

@@ -196,8 +196,15 @@ struct RunArgs {
     #[arg(long)]
     name: Option<String>,
     /// The run directory to write.
-    #[arg(long, required_unless_present = "list_presets")]
+    #[arg(long, required_unless_present_any = ["list_presets", "resume"])]
     out: Option<PathBuf>,
+    /// Continue the interrupted run in this run directory from its last checkpoint, as its
+    /// config.json says (flags that change the experiment are refused).
+    #[arg(long, conflicts_with_all = ["out", "preset", "config", "force", "name"])]
+    resume: Option<PathBuf>,
+    /// Keep the checkpoint once the run has finished (it is removed by default).
+    #[arg(long)]
+    keep_checkpoint: bool,
     /// Overwrite a non-empty run directory.
     #[arg(long)]
     force: bool,
@@ -251,6 +258,25 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     Ok(e)
 }
 
+/// Whether any flag changes what runs (beyond where and how it runs).
+fn changes_the_experiment(a: &RunArgs) -> bool {
+    a.dataset.is_some()
+        || a.model.is_some()
+        || a.randomization.is_some()
+        || a.train_size.is_some()
+        || a.test_size.is_some()
+        || a.epochs.is_some()
+        || a.target_train_acc.is_some()
+        || a.batch_size.is_some()
+        || a.lr.is_some()
+        || a.weight_decay.is_some()
+        || a.dropout.is_some()
+        || a.seed.is_some()
+        || a.augment
+        || a.channels_last
+        || a.amp
+}
+
 fn bar(len: u64, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
@@ -271,10 +297,22 @@ fn run(a: RunArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let exp = experiment_from(&a)?;
-    let out = a.out.clone().expect("clap requires --out");
     let device = train::parse_device(&a.device)?;
-    let dir = RunDir::create(&out, a.force)?;
+    let (mut dir, exp, out) = match &a.resume {
+        Some(path) => {
+            if changes_the_experiment(&a) {
+                bail!("--resume continues the run as its config.json says; drop the flags that change the experiment");
+            }
+            let (dir, exp) = RunDir::resume(path)?;
+            (dir, exp, path.clone())
+        }
+        None => {
+            let exp = experiment_from(&a)?;
+            let out = a.out.clone().expect("clap requires --out");
+            (RunDir::create(&out, a.force)?, exp, out)
+        }
+    };
+    dir.keep_checkpoint = a.keep_checkpoint;
     let pb = bar(exp.train.max_epochs as u64, a.quiet);
     pb.set_prefix(exp.name.clone());
     let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
@@ -442,9 +480,13 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
                 index,
                 exp,
                 skipped: skip,
+                resumed,
                 ..
             } => {
                 overall.set_position(index as u64);
+                if resumed && multi.is_hidden() {
+                    println!("{}: resuming from its checkpoint", exp.name);
+                }
                 if skip {
                     skipped += 1;
                     overall.set_message(format!("{} already complete, skipped", exp.name));

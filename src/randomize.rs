@@ -131,6 +131,8 @@ pub enum Stream {
     GaussianTest = 6,
     Batches = 7,
     Augmentation = 8,
+    /// Seeds libtorch's generator (dropout's masks) at the start of each epoch.
+    Dropout = 9,
 }
 
 /// The ChaCha8 generator for `seed` and `stream`.

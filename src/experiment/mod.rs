@@ -9,7 +9,7 @@ mod rundir;
 pub use crate::train::TrainConfig;
 pub use presets::{Preset, Regularizers};
 pub use run::{run, run_with, summarize, RunOptions, RunRecord, Summary};
-pub use rundir::{write_atomic, RunDir};
+pub use rundir::{write_atomic, RunDir, CHECKPOINT};
 
 use crate::data::DatasetKind;
 use crate::error::{Error, Result};

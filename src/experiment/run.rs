@@ -66,6 +66,8 @@ pub struct RunOptions<'a> {
     /// Called after every epoch, epoch 0 (before training) included. An error stops the
     /// run at once and is the run's result (a run directory whose write failed, say).
     pub on_epoch: OnEpoch<'a>,
+    /// Where to resume from, and where to save checkpoints.
+    pub checkpoints: train::Checkpoints<'a>,
 }
 
 impl RunOptions<'_> {
@@ -74,6 +76,7 @@ impl RunOptions<'_> {
             device,
             data_dir: None,
             on_epoch: Box::new(|_| Ok(())),
+            checkpoints: train::Checkpoints::default(),
         }
     }
 }
@@ -127,12 +130,13 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         .iter()
         .map(|t| t.numel() as i64)
         .sum();
-    let trained = train::train(
+    let trained = train::train_from(
         model.as_ref(),
         &vs,
         &prepared,
         &exp.train,
         &mut *opts.on_epoch,
+        opts.checkpoints,
     )?;
     let summary = summarize(exp, &trained.metrics, trained.stop, |s| Summary {
         params,

@@ -17,6 +17,8 @@ use tch::Device;
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub path: PathBuf,
+    /// Keep the checkpoint once the run has finished (by default it is removed).
+    pub keep_checkpoint: bool,
     /// The locked directory handle (shared by clones; released when the last is dropped).
     _lock: Option<Arc<File>>,
     /// Whether [`RunDir::create`] made the directory (a run that fails before measuring
@@ -25,12 +27,33 @@ pub struct RunDir {
 }
 
 /// The files a run writes.
-const RUN_FILES: [&str; 4] = [
+const RUN_FILES: [&str; 5] = [
     "config.json",
     "metrics.jsonl",
     "summary.json",
     "corrupted.json",
+    CHECKPOINT,
 ];
+
+/// The checkpoint of an unfinished run: model, optimizer, random streams, metrics.
+pub const CHECKPOINT: &str = "checkpoint.ot";
+
+/// A checkpoint is written when the time since the last one is at least this many times
+/// what writing the last one took: every epoch for small, slow-to-train models, less often
+/// where writing would cost more than 5% of the training time.
+const CHECKPOINT_COST_RATIO: f64 = 20.0;
+
+/// What a checkpoint's `meta` entry holds besides the tensors.
+#[derive(Serialize, serde::Deserialize)]
+struct CheckpointMeta {
+    epoch: usize,
+    step: usize,
+    /// u128 word positions, as decimal strings.
+    batch_stream: String,
+    augmentation_stream: String,
+    scaler: Option<(f64, usize, usize)>,
+    metrics: Vec<EpochMetrics>,
+}
 
 fn tmp_path(path: &Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
@@ -86,6 +109,12 @@ impl RunDir {
     /// A link in place of the directory is refused, and so is a directory that another
     /// process is writing (an advisory lock, held while the `RunDir` lives).
     pub fn create(path: &Path, force: bool) -> Result<RunDir> {
+        Self::prepare(path, force, &["config.json"])
+    }
+
+    /// [`RunDir::create`], keeping the files named in `keep` (besides being overwritten
+    /// later, as `config.json` is).
+    fn prepare(path: &Path, force: bool, keep: &[&str]) -> Result<RunDir> {
         let refuse = |what: &str| Error::RunDir {
             path: path.into(),
             what: what.into(),
@@ -120,23 +149,52 @@ impl RunDir {
         }
         let dir = RunDir {
             path: path.into(),
+            keep_checkpoint: false,
             _lock: Some(Arc::new(lock)),
             created: !existed,
         };
         for f in RUN_FILES {
             let p = dir.path.join(f);
             remove_if_present(&tmp_path(&p), "cannot remove stale temporary file")?;
-            if f != "config.json" {
+            if !keep.contains(&f) {
                 remove_if_present(&p, "cannot remove the previous run's file")?;
             }
         }
         Ok(dir)
     }
 
+    /// Opens the directory of an interrupted run to continue it: its `config.json` and
+    /// checkpoint stay; its lock is taken as by [`RunDir::create`]. Returns the directory
+    /// and the run's experiment.
+    pub fn resume(path: &Path) -> Result<(RunDir, Experiment)> {
+        let refuse = |what: String| Error::RunDir {
+            path: path.into(),
+            what,
+        };
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refuse(
+                "is a symbolic link; a run directory is written where it is, never through a link"
+                    .into(),
+            ));
+        }
+        if !path.join(CHECKPOINT).is_file() {
+            let why = if path.join("summary.json").is_file() {
+                "the run has finished (it has summary.json); there is nothing to resume"
+            } else {
+                "has no checkpoint to resume from (rethink run writes one after each epoch)"
+            };
+            return Err(refuse(why.into()));
+        }
+        let exp = Experiment::from_file(&path.join("config.json"))?;
+        let dir = RunDir::prepare(path, true, &["config.json", CHECKPOINT])?;
+        Ok((dir, exp))
+    }
+
     /// A run directory to read or report on, without a lock.
     pub fn open(path: &Path) -> RunDir {
         RunDir {
             path: path.into(),
+            keep_checkpoint: false,
             _lock: None,
             created: false,
         }
@@ -152,10 +210,13 @@ impl RunDir {
     }
 
     /// Trains `exp` into this directory: `config.json` first, `metrics.jsonl` rewritten after
-    /// every epoch (so an interrupted run keeps what it measured), `summary.json` at the end.
-    /// `on_epoch` sees each epoch too, for progress display. The first failed write stops
-    /// the run at once, with the file and the cause; a run that fails before its first
-    /// epoch is measured (no data, a bad config) leaves nothing behind.
+    /// every epoch (so an interrupted run keeps what it measured), a checkpoint after each
+    /// epoch (or less often where writing it would cost more than 5% of the time),
+    /// `summary.json` at the end, when the checkpoint is removed unless `keep_checkpoint`.
+    /// When the directory holds a checkpoint of this same experiment, training continues
+    /// from it exactly. `on_epoch` sees each new epoch, for progress display. The first
+    /// failed write stops the run at once, with the file and the cause; a run that fails
+    /// before its first epoch is measured (no data, a bad config) leaves nothing behind.
     pub fn train(
         &self,
         exp: &Experiment,
@@ -163,8 +224,23 @@ impl RunDir {
         data_dir: Option<&Path>,
         on_epoch: &mut dyn FnMut(&EpochMetrics),
     ) -> Result<RunRecord> {
-        self.write_config(exp)?;
-        let mut seen = Vec::new();
+        // Only RunDir::resume leaves a checkpoint in place.
+        let resume = self.read_checkpoint_of(exp)?;
+        if resume.is_none() {
+            self.write_config(exp)?;
+        }
+        let mut seen = resume.as_ref().map_or_else(Vec::new, |s| s.metrics.clone());
+        let mut last_save: Option<(f64, f64)> = None; // (wall_s at the save, seconds it took)
+        let mut save = |state: &crate::train::TrainState| -> Result<()> {
+            let now = state.metrics.last().map_or(0.0, |m| m.wall_s);
+            if last_save.is_some_and(|(at, took)| now - at < CHECKPOINT_COST_RATIO * took) {
+                return Ok(());
+            }
+            let t = std::time::Instant::now();
+            self.write_checkpoint(state)?;
+            last_save = Some((now, t.elapsed().as_secs_f64()));
+            Ok(())
+        };
         let opts = RunOptions {
             device,
             data_dir: data_dir.map(Path::to_path_buf),
@@ -173,6 +249,10 @@ impl RunDir {
                 seen.push(m.clone());
                 self.write_metrics(&seen)
             }),
+            checkpoints: crate::train::Checkpoints {
+                resume,
+                save: Some(&mut save),
+            },
         };
         let rec = run_with(exp, opts);
         let rec = match rec {
@@ -184,8 +264,113 @@ impl RunDir {
                 return Err(e);
             }
         };
+        // A resumed run's metrics file may hold epochs measured after its checkpoint (they
+        // were measured again): write the whole record before the summary.
+        self.write_metrics(&rec.metrics)?;
         self.write_summary(&rec)?;
+        if !self.keep_checkpoint {
+            remove_if_present(&self.path.join(CHECKPOINT), "cannot remove the checkpoint")?;
+        }
         Ok(rec)
+    }
+
+    /// Writes the checkpoint atomically: the tensors and, as a `meta` entry, the epoch, the
+    /// streams' positions and the metrics so far.
+    pub fn write_checkpoint(&self, state: &crate::train::TrainState) -> Result<()> {
+        let p = self.path.join(CHECKPOINT);
+        let meta = CheckpointMeta {
+            epoch: state.epoch,
+            step: state.step,
+            batch_stream: state.batch_stream.to_string(),
+            augmentation_stream: state.augmentation_stream.to_string(),
+            scaler: state.scaler,
+            metrics: state.metrics.clone(),
+        };
+        let meta = serde_json::to_vec(&meta).map_err(|source| Error::Json {
+            path: p.clone(),
+            source,
+        })?;
+        let mut named: Vec<(String, tch::Tensor)> =
+            vec![("meta".into(), tch::Tensor::from_slice(&meta))];
+        for (name, t) in &state.variables {
+            named.push((format!("var/{name}"), t.shallow_clone()));
+        }
+        for (i, t) in state.momentum.iter().enumerate() {
+            named.push((format!("momentum/{i}"), t.shallow_clone()));
+        }
+        let mut bytes = Vec::new();
+        tch::Tensor::save_multi_to_stream(&named, &mut bytes)
+            .map_err(|e| Error::format(&p, format!("cannot serialize the checkpoint: {e}")))?;
+        write_atomic(&p, &bytes)
+    }
+
+    /// The checkpoint in this directory, when there is one: an error when it belongs to
+    /// another config or cannot be read.
+    fn read_checkpoint_of(&self, exp: &Experiment) -> Result<Option<crate::train::TrainState>> {
+        let p = self.path.join(CHECKPOINT);
+        if !p.is_file() {
+            return Ok(None);
+        }
+        let config = Experiment::from_file(&self.path.join("config.json"))?;
+        if &config != exp {
+            return Err(Error::format(
+                &p,
+                "this checkpoint belongs to the run in config.json, not to the experiment asked for; resume that run, or pass --force for a new one",
+            ));
+        }
+        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, "cannot read checkpoint", e))?;
+        let bad = |what: String| Error::format(&p, what);
+        let named = tch::Tensor::load_multi_from_stream(std::io::Cursor::new(bytes))
+            .map_err(|e| bad(format!("corrupt checkpoint: {e}")))?;
+        let (mut meta, mut variables, mut momentum) = (None, Vec::new(), Vec::new());
+        for (name, t) in named {
+            if name == "meta" {
+                meta = Some(
+                    Vec::<u8>::try_from(t).map_err(|e| bad(format!("corrupt checkpoint: {e}")))?,
+                );
+            } else if let Some(v) = name.strip_prefix("var/") {
+                variables.push((v.to_string(), t));
+            } else if let Some(i) = name.strip_prefix("momentum/") {
+                let i: usize = i
+                    .parse()
+                    .map_err(|_| bad(format!("unknown checkpoint entry {name}")))?;
+                momentum.push((i, t));
+            } else {
+                return Err(bad(format!("unknown checkpoint entry {name}")));
+            }
+        }
+        let meta = meta.ok_or_else(|| bad("the checkpoint has no meta entry".into()))?;
+        let meta: CheckpointMeta = serde_json::from_slice(&meta).map_err(|source| Error::Json {
+            path: p.clone(),
+            source,
+        })?;
+        momentum.sort_by_key(|m| m.0);
+        if momentum.iter().enumerate().any(|(i, m)| m.0 != i) {
+            return Err(bad(
+                "the checkpoint's momentum buffers are not numbered 0..n".into(),
+            ));
+        }
+        let stream = |s: &str| {
+            s.parse::<u128>()
+                .map_err(|_| bad(format!("stream position {s:?} is not a number")))
+        };
+        if meta.metrics.len() != meta.epoch + 1 {
+            return Err(bad(format!(
+                "the checkpoint is at epoch {} but holds {} epochs of metrics",
+                meta.epoch,
+                meta.metrics.len()
+            )));
+        }
+        Ok(Some(crate::train::TrainState {
+            epoch: meta.epoch,
+            step: meta.step,
+            batch_stream: stream(&meta.batch_stream)?,
+            augmentation_stream: stream(&meta.augmentation_stream)?,
+            scaler: meta.scaler,
+            metrics: meta.metrics,
+            variables,
+            momentum: momentum.into_iter().map(|m| m.1).collect(),
+        }))
     }
 
     pub fn write_config(&self, exp: &Experiment) -> Result<()> {

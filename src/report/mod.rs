@@ -20,12 +20,14 @@ pub const PAPER: &str = include_str!("../../golden/paper.json");
 /// What happens during `reproduce`, for progress display.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// Run `index` of `total` starts (or is skipped because its summary is complete).
+    /// Run `index` of `total` starts (or is skipped because it is finished, or resumes from
+    /// the checkpoint an interrupted reproduce left).
     Start {
         index: usize,
         total: usize,
         exp: &'a Experiment,
         skipped: bool,
+        resumed: bool,
     },
     Epoch(&'a EpochMetrics),
     Done(&'a Summary),
@@ -50,16 +52,25 @@ pub fn reproduce(
     for (index, exp) in suite.iter().enumerate() {
         let path = runs.join(&exp.name);
         let done = RunDir::read_record(&path).is_ok_and(|r| r.is_finished_run_of(exp));
+        // An interrupted run of the same config continues from its checkpoint.
+        let resumable = !done
+            && path.join(experiment::CHECKPOINT).is_file()
+            && Experiment::from_file(&path.join("config.json")).is_ok_and(|e| &e == exp);
         on_event(Event::Start {
             index,
             total: suite.len(),
             exp,
             skipped: done,
+            resumed: resumable,
         });
         if done {
             continue;
         }
-        let dir = RunDir::create(&path, true)?;
+        let dir = if resumable {
+            RunDir::resume(&path)?.0
+        } else {
+            RunDir::create(&path, true)?
+        };
         let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
         on_event(Event::Done(&rec.summary));
     }

@@ -4,7 +4,8 @@
 //! before backward, the gradients are divided by it before the step, a step whose gradients
 //! are not finite is skipped and the scale halved, and after `growth_interval` good steps in
 //! a row the scale doubles.
-use tch::{nn, Tensor};
+use super::sgd::Sgd;
+use tch::Tensor;
 
 /// Dynamic loss scaling; see the module docs.
 #[derive(Debug, Clone)]
@@ -36,6 +37,18 @@ impl LossScaler {
         self.scale
     }
 
+    /// The state a checkpoint keeps: (scale, good steps since the last growth, skipped).
+    pub fn state(&self) -> (f64, usize, usize) {
+        (self.scale, self.good_steps, self.skipped)
+    }
+
+    /// Restores [`LossScaler::state`].
+    pub fn set_state(&mut self, (scale, good_steps, skipped): (f64, usize, usize)) {
+        self.scale = scale;
+        self.good_steps = good_steps;
+        self.skipped = skipped;
+    }
+
     /// Steps skipped so far because a gradient was not finite.
     pub fn skipped(&self) -> usize {
         self.skipped
@@ -44,12 +57,7 @@ impl LossScaler {
     /// Backward of `loss`·scale, gradients unscaled, then `opt`'s step if every gradient of
     /// `vars` is finite. Returns whether the step was taken. One value is read back from the
     /// device per step (whether the gradients are finite), as in `GradScaler`.
-    pub fn backward_step(
-        &mut self,
-        loss: &Tensor,
-        opt: &mut nn::Optimizer,
-        vars: &[Tensor],
-    ) -> bool {
+    pub fn backward_step(&mut self, loss: &Tensor, opt: &mut Sgd, vars: &[Tensor]) -> bool {
         opt.zero_grad();
         (loss * self.scale).backward();
         let mut finite = Vec::with_capacity(vars.len());
@@ -82,16 +90,12 @@ impl LossScaler {
 mod tests {
     use super::*;
     use crate::models::{self, Config, ModelKind};
-    use tch::nn::{ModuleT, OptimizerConfig};
+    use tch::nn;
+    use tch::nn::ModuleT;
     use tch::{Device, Kind, Reduction};
 
-    fn sgd(vs: &nn::VarStore) -> nn::Optimizer {
-        nn::Sgd {
-            momentum: 0.9,
-            ..Default::default()
-        }
-        .build(vs, 0.05)
-        .unwrap()
+    fn sgd(vs: &nn::VarStore) -> Sgd {
+        Sgd::new(vs.trainable_variables(), 0.05, 0.9, 0.0)
     }
 
     fn loss(m: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Tensor {

@@ -64,6 +64,44 @@ impl MlpSgd {
         self.lr = lr;
     }
 
+    /// The momentum buffers, weight then bias per layer (for checkpoints).
+    pub fn buffers(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|l| [l.vw.shallow_clone(), l.vb.shallow_clone()])
+            .collect()
+    }
+
+    /// Restores [`MlpSgd::buffers`]; an error when their number or shapes differ.
+    pub fn load_buffers(&mut self, saved: &[Tensor]) -> std::result::Result<(), String> {
+        if saved.len() != 2 * self.layers.len() {
+            return Err(format!(
+                "{} momentum buffers saved, the optimizer has {}",
+                saved.len(),
+                2 * self.layers.len()
+            ));
+        }
+        let _guard = tch::no_grad_guard();
+        for (v, s) in self
+            .layers
+            .iter_mut()
+            .flat_map(|l| [&mut l.vw, &mut l.vb])
+            .zip(saved)
+        {
+            if v.size() != s.size() || v.kind() != s.kind() {
+                return Err(format!(
+                    "a momentum buffer was saved as {:?} {:?}, expected {:?} {:?}",
+                    s.size(),
+                    s.kind(),
+                    v.size(),
+                    v.kind()
+                ));
+            }
+            v.copy_(s);
+        }
+        Ok(())
+    }
+
     /// One step on the batch `x` `[N, ...]` (flattened to `[N, D]`) with labels `y` `[N]`:
     /// mean cross-entropy, ReLU between the layers, as `Mlp::forward_t` without dropout.
     pub fn step(&mut self, x: &Tensor, y: &Tensor) {

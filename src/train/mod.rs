@@ -5,6 +5,7 @@
 pub mod amp;
 pub mod fused;
 pub mod schedule;
+pub mod sgd;
 
 pub use schedule::Schedule;
 
@@ -15,7 +16,7 @@ use crate::randomize::{self, Stream};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// Why training stopped.
@@ -231,19 +232,20 @@ fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
 }
 
 /// The engine's SGD: momentum without dampening and L2 weight decay on every parameter, as
-/// PyTorch's `torch.optim.SGD`, on the mean cross-entropy of each batch.
+/// PyTorch's `torch.optim.SGD`, on the mean cross-entropy of each batch. Every variant's
+/// state can be checkpointed ([`Optimizer::buffers`]) and restored exactly.
 #[derive(Debug)]
 pub enum Optimizer {
     /// Forward in train mode, libtorch's fused cross-entropy (log-softmax + NLL), autograd,
-    /// then libtorch's `torch::optim::SGD`, whose `zero_grad` sets gradients to none.
-    Autograd(nn::Optimizer),
+    /// then the engine's SGD over the variables ([`sgd::Sgd`]).
+    Autograd(sgd::Sgd),
     /// The same SGD for plain MLPs, written out layer by layer without autograd
     /// (`fused::MlpSgd`): fewer passes over the weights.
     FusedMlp(fused::MlpSgd),
     /// Autograd with the forward under CUDA autocast (fp16) and dynamic loss scaling
     /// (`amp::LossScaler`), for any model.
     Amp {
-        opt: nn::Optimizer,
+        opt: sgd::Sgd,
         scaler: amp::LossScaler,
         vars: Vec<Tensor>,
     },
@@ -269,20 +271,20 @@ impl Optimizer {
         }
     }
 
-    /// Autograd and libtorch's SGD over every trainable variable of `vs`, for any model.
+    /// Autograd and the engine's SGD over every trainable variable of `vs`, for any model.
     pub fn autograd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
-        Ok(Optimizer::Autograd(libtorch_sgd(
-            vs,
+        Ok(Optimizer::Autograd(sgd::Sgd::new(
+            vs.trainable_variables(),
             lr,
             momentum,
             weight_decay,
-        )?))
+        )))
     }
 
     /// Mixed precision: see `Optimizer::Amp`. Autocast only acts on CUDA tensors.
     pub fn amp(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
         Ok(Optimizer::Amp {
-            opt: libtorch_sgd(vs, lr, momentum, weight_decay)?,
+            opt: sgd::Sgd::new(vs.trainable_variables(), lr, momentum, weight_decay),
             scaler: amp::LossScaler::default(),
             vars: vs.trainable_variables(),
         })
@@ -301,6 +303,32 @@ impl Optimizer {
         match self {
             Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.set_lr(lr),
             Optimizer::FusedMlp(o) => o.set_lr(lr),
+        }
+    }
+
+    /// The momentum buffers, in a fixed order (for checkpoints).
+    pub fn buffers(&self) -> Vec<Tensor> {
+        match self {
+            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => {
+                o.buffers().iter().map(Tensor::shallow_clone).collect()
+            }
+            Optimizer::FusedMlp(o) => o.buffers(),
+        }
+    }
+
+    /// Restores [`Optimizer::buffers`].
+    pub fn load_buffers(&mut self, saved: &[Tensor]) -> std::result::Result<(), String> {
+        match self {
+            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.load_buffers(saved),
+            Optimizer::FusedMlp(o) => o.load_buffers(saved),
+        }
+    }
+
+    /// The loss scaler's state, with mixed precision.
+    pub fn scaler(&mut self) -> Option<&mut amp::LossScaler> {
+        match self {
+            Optimizer::Amp { scaler, .. } => Some(scaler),
+            _ => None,
         }
     }
 
@@ -335,20 +363,48 @@ fn in_layout(x: Tensor, channels_last: bool) -> Tensor {
     }
 }
 
-/// libtorch's `torch::optim::SGD` with the engine's settings (no dampening, no Nesterov).
-fn libtorch_sgd(
-    vs: &nn::VarStore,
-    lr: f64,
-    momentum: f64,
-    weight_decay: f64,
-) -> Result<nn::Optimizer> {
-    Ok(nn::Sgd {
-        momentum,
-        dampening: 0.0,
-        wd: weight_decay,
-        nesterov: false,
-    }
-    .build(vs, lr)?)
+/// Where training stands after an epoch: everything needed to continue exactly as if it
+/// had not stopped. The tensors are shallow (they share storage with the model and the
+/// optimizer); a checkpoint writes them out.
+#[derive(Debug)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// SGD steps taken.
+    pub step: usize,
+    /// Every epoch's metrics so far, epoch 0 included.
+    pub metrics: Vec<EpochMetrics>,
+    /// Positions (in 32-bit words) of the batch-order and augmentation streams.
+    pub batch_stream: u128,
+    pub augmentation_stream: u128,
+    /// The model's variables (parameters and buffers such as batch-norm statistics), by name.
+    pub variables: Vec<(String, Tensor)>,
+    /// The optimizer's momentum buffers, in [`Optimizer::buffers`] order.
+    pub momentum: Vec<Tensor>,
+    /// The loss scaler's (scale, good steps, skipped), with mixed precision.
+    pub scaler: Option<(f64, usize, usize)>,
+}
+
+/// What saves a [`TrainState`] (when it is due).
+pub type SaveState<'a> = dyn FnMut(&TrainState) -> Result<()> + 'a;
+
+/// Resuming and checkpointing: where to start from, and what to call after each epoch.
+#[derive(Default)]
+pub struct Checkpoints<'a> {
+    /// A state saved by an earlier, interrupted run of the same experiment.
+    pub resume: Option<TrainState>,
+    /// Called after every epoch (not after the last) with the state, to save it when due.
+    pub save: Option<&'a mut SaveState<'a>>,
+}
+
+/// The libtorch seed for epoch `epoch`: dropout's masks are drawn from libtorch's generator,
+/// whose state tch cannot read, so it is reseeded at the start of every epoch from the run's
+/// seed. A resumed run then draws the same masks as an uninterrupted one.
+fn epoch_seed(seed: u64, epoch: usize) -> i64 {
+    use rand::RngCore;
+    let mut r = randomize::rng(seed, Stream::Dropout);
+    r.set_word_pos(2 * epoch as u128);
+    (r.next_u64() >> 1) as i64
 }
 
 /// The outcome of a training run.
@@ -368,6 +424,19 @@ pub fn train(
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&EpochMetrics) -> Result<()>,
 ) -> Result<Trained> {
+    train_from(model, vs, data, cfg, on_epoch, Checkpoints::default())
+}
+
+/// [`train`], resuming from `checkpoints.resume` when given (its epochs are not measured or
+/// reported again), and handing the state to `checkpoints.save` after each epoch.
+pub fn train_from(
+    model: &dyn Model,
+    vs: &nn::VarStore,
+    data: &Prepared,
+    cfg: &TrainConfig,
+    on_epoch: &mut dyn FnMut(&EpochMetrics) -> Result<()>,
+    mut checkpoints: Checkpoints<'_>,
+) -> Result<Trained> {
     if cfg.batch_size == 0 {
         return Err(Error::config("batch_size", "must be at least 1"));
     }
@@ -384,6 +453,8 @@ pub fn train(
     let mut metrics = Vec::new();
     let mut step = 0usize;
 
+    // A resumed run's clock continues from the last epoch it had measured.
+    let wall_offset = std::cell::Cell::new(0.0);
     let measure = |epoch: usize, step: usize, lr: f64| -> EpochMetrics {
         let cl = cfg.channels_last;
         let (train_loss, train_acc, correct) = evaluate_in(model, &data.train_x, &data.train_y, cl);
@@ -405,7 +476,7 @@ pub fn train(
             test_acc,
             train_acc_clean: clean,
             train_acc_corrupted: corrupted,
-            wall_s: start.elapsed().as_secs_f64(),
+            wall_s: wall_offset.get() + start.elapsed().as_secs_f64(),
         }
     };
     let finished = |m: &EpochMetrics| -> Option<Stop> {
@@ -418,16 +489,85 @@ pub fn train(
         }
     };
 
-    let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0));
-    on_epoch(&m0)?;
-    let mut stop = finished(&m0);
-    metrics.push(m0);
     let mut epoch = 0;
+    let mut stop;
+    match checkpoints.resume.take() {
+        Some(state) => {
+            let bad = |what: String| Error::Checkpoint(what);
+            let vars = vs.variables();
+            if state.variables.len() != vars.len() {
+                return Err(bad(format!(
+                    "{} model variables saved, the model has {}",
+                    state.variables.len(),
+                    vars.len()
+                )));
+            }
+            tch::no_grad(|| -> Result<()> {
+                for (name, saved) in &state.variables {
+                    let mut v = vars
+                        .get(name)
+                        .ok_or_else(|| bad(format!("the model has no variable {name}")))?
+                        .shallow_clone();
+                    if v.size() != saved.size() || v.kind() != saved.kind() {
+                        return Err(bad(format!(
+                            "variable {name}: saved {:?} {:?}, the model's is {:?} {:?}",
+                            saved.size(),
+                            saved.kind(),
+                            v.size(),
+                            v.kind()
+                        )));
+                    }
+                    v.copy_(saved);
+                }
+                Ok(())
+            })?;
+            opt.load_buffers(&state.momentum).map_err(bad)?;
+            if let (Some(s), Some(saved)) = (opt.scaler(), state.scaler) {
+                s.set_state(saved);
+            }
+            batch_rng.set_word_pos(state.batch_stream);
+            aug_rng.set_word_pos(state.augmentation_stream);
+            epoch = state.epoch;
+            step = state.step;
+            metrics = state.metrics;
+            let last = metrics
+                .last()
+                .ok_or_else(|| bad("the checkpoint has no metrics".into()))?;
+            wall_offset.set(last.wall_s);
+            stop = finished(last);
+        }
+        None => {
+            let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0));
+            on_epoch(&m0)?;
+            stop = finished(&m0);
+            metrics.push(m0);
+        }
+    }
     while stop.is_none() {
         if epoch == cfg.max_epochs {
             stop = Some(Stop::MaxEpochs);
             break;
         }
+        if let Some(save) = checkpoints.save.as_mut() {
+            if epoch > 0 {
+                save(&TrainState {
+                    epoch,
+                    step,
+                    metrics: metrics.clone(),
+                    batch_stream: batch_rng.get_word_pos(),
+                    augmentation_stream: aug_rng.get_word_pos(),
+                    variables: vs
+                        .variables()
+                        .into_iter()
+                        .collect::<std::collections::BTreeMap<_, _>>()
+                        .into_iter()
+                        .collect(),
+                    momentum: opt.buffers(),
+                    scaler: opt.scaler().map(|s| s.state()),
+                })?;
+            }
+        }
+        tch::manual_seed(epoch_seed(cfg.seed, epoch));
         let lr = cfg.schedule.lr(cfg.lr, epoch);
         opt.set_lr(lr);
         let perm = Tensor::from_slice(&randomize::permutation(n as usize, &mut batch_rng))

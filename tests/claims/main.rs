@@ -27,6 +27,7 @@ mod presets_cli;
 mod regularization_not_necessary;
 mod regularization_not_sufficient;
 mod reproduce;
+mod resume;
 mod run_cache;
 mod run_cli;
 mod run_dir;

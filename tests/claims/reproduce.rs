@@ -1,7 +1,7 @@
 //! `rethink reproduce` resumes an interrupted suite, and `rethink report` writes the report
 //! and figures, naming (and skipping) a run whose summary is corrupt.
 use crate::common::*;
-use rethink::experiment::Experiment;
+use rethink::experiment::{Experiment, RunDir};
 use rethink::randomize::Randomization;
 use rethink::report::{self, Event};
 
@@ -73,6 +73,40 @@ fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
     changed[0].train.max_epochs = 9;
     let starts = reproduce(&changed, tmp.path());
     assert_eq!(starts.iter().filter(|s| !s.1).count(), 1, "{starts:?}");
+}
+
+#[test]
+fn an_interrupted_reproduce_resumes_a_run_from_its_checkpoint() {
+    require_fashion();
+    let tmp = tempdir();
+    let suite = small_suite();
+    reproduce(&suite[..1], tmp.path());
+    let dir = tmp.path().join("runs").join(&suite[0].name);
+    let whole = metrics_without_times(&dir);
+    // The same run, interrupted: its checkpoint kept and its summary never written.
+    tch::set_num_threads(THREADS);
+    let mut rd = RunDir::create(&dir, true).unwrap();
+    rd.keep_checkpoint = true;
+    rd.train(&suite[0], tch::Device::Cpu, None, &mut |_| {})
+        .unwrap();
+    drop(rd);
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let mut resumed = Vec::new();
+    tch::set_num_threads(THREADS);
+    report::reproduce(&suite[..1], tmp.path(), tch::Device::Cpu, None, &mut |ev| {
+        if let Event::Start {
+            resumed: r,
+            skipped,
+            ..
+        } = ev
+        {
+            resumed.push((r, skipped));
+        }
+    })
+    .unwrap();
+    assert_eq!(resumed, vec![(true, false)]);
+    assert_eq!(metrics_without_times(&dir), whole);
+    assert!(!dir.join(rethink::experiment::CHECKPOINT).exists());
 }
 
 #[test]
