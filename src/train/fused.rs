@@ -74,32 +74,12 @@ impl MlpSgd {
 
     /// Restores [`MlpSgd::buffers`]; an error when their number or shapes differ.
     pub fn load_buffers(&mut self, saved: &[Tensor]) -> std::result::Result<(), String> {
-        if saved.len() != 2 * self.layers.len() {
-            return Err(format!(
-                "{} momentum buffers saved, the optimizer has {}",
-                saved.len(),
-                2 * self.layers.len()
-            ));
-        }
-        let _guard = tch::no_grad_guard();
-        for (v, s) in self
+        let buffers = self
             .layers
             .iter_mut()
             .flat_map(|l| [&mut l.vw, &mut l.vb])
-            .zip(saved)
-        {
-            if v.size() != s.size() || v.kind() != s.kind() {
-                return Err(format!(
-                    "a momentum buffer was saved as {:?} {:?}, expected {:?} {:?}",
-                    s.size(),
-                    s.kind(),
-                    v.size(),
-                    v.kind()
-                ));
-            }
-            v.copy_(s);
-        }
-        Ok(())
+            .collect();
+        super::sgd::restore(buffers, saved)
     }
 
     /// One step on the batch `x` `[N, ...]` (flattened to `[N, D]`) with labels `y` `[N]`:

@@ -30,7 +30,7 @@ impl Schedule {
             {
                 Err(Error::config(
                     "schedule.gamma",
-                    format!("{gamma} is outside (0, 1]"),
+                    format!("{gamma:?} is outside (0, 1]"),
                 ))
             }
             Schedule::Step { every: 0, .. } => {

@@ -80,28 +80,37 @@ impl Sgd {
     /// Restores the momentum buffers saved by [`Sgd::buffers`]; an error when their number,
     /// shapes or kinds differ.
     pub fn load_buffers(&mut self, saved: &[Tensor]) -> std::result::Result<(), String> {
-        if saved.len() != self.buffers.len() {
+        restore(self.buffers.iter_mut().collect(), saved)
+    }
+}
+
+/// Copies `saved` into `buffers` (momentum buffers from a checkpoint), after checking their
+/// number, shapes and kinds.
+pub(crate) fn restore(
+    buffers: Vec<&mut Tensor>,
+    saved: &[Tensor],
+) -> std::result::Result<(), String> {
+    if saved.len() != buffers.len() {
+        return Err(format!(
+            "{} momentum buffers saved, the optimizer has {}",
+            saved.len(),
+            buffers.len()
+        ));
+    }
+    let _guard = tch::no_grad_guard();
+    for (i, (v, s)) in buffers.into_iter().zip(saved).enumerate() {
+        if v.size() != s.size() || s.kind() != v.kind() {
             return Err(format!(
-                "{} momentum buffers saved, the optimizer has {}",
-                saved.len(),
-                self.buffers.len()
+                "momentum buffer {i}: saved {:?} {:?}, expected {:?} {:?}",
+                s.size(),
+                s.kind(),
+                v.size(),
+                v.kind()
             ));
         }
-        let _guard = tch::no_grad_guard();
-        for (i, (v, s)) in self.buffers.iter_mut().zip(saved).enumerate() {
-            if v.size() != s.size() || s.kind() != v.kind() {
-                return Err(format!(
-                    "momentum buffer {i}: saved {:?} {:?}, expected {:?} {:?}",
-                    s.size(),
-                    s.kind(),
-                    v.size(),
-                    v.kind()
-                ));
-            }
-            v.copy_(s);
-        }
-        Ok(())
+        v.copy_(s);
     }
+    Ok(())
 }
 
 #[cfg(test)]
