@@ -1,7 +1,7 @@
 //! The tests' run cache: a finished run of exactly the same experiment is reused, anything
 //! else (another experiment, an unfinished run, another device) is trained anew.
 use crate::common::*;
-use rethink::experiment::Experiment;
+use rethink::experiment::{Experiment, RunDir};
 use tch::Device;
 
 #[test]
@@ -35,6 +35,22 @@ fn a_finished_run_of_the_same_experiment_is_reused_and_any_other_is_retrained() 
     let finished = train_once(&dir, &lock, &other, Device::Cpu).unwrap();
     assert!(dir.join("summary.json").is_file());
     assert_ne!(finished.summary.wall_s, redone.summary.wall_s);
+
+    // An interrupted run (a checkpoint, no summary) is resumed, not restarted.
+    let mut rd = RunDir::create(&dir, true).unwrap();
+    rd.keep_checkpoint = true;
+    let kept = rd.train(&other, Device::Cpu, None, &mut |_| {}).unwrap();
+    drop(rd);
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let resumed = train_once(&dir, &lock, &other, Device::Cpu).unwrap();
+    assert_eq!(
+        resumed.metrics[0], kept.metrics[0],
+        "epoch 0 was measured again"
+    );
+    assert_eq!(
+        metrics_without_times(&dir).lines().count(),
+        kept.metrics.len()
+    );
 
     // The key names the device and the experiment.
     assert_ne!(cache_key(&e, Device::Cpu), cache_key(&e, Device::Cuda(0)));

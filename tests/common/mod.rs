@@ -74,9 +74,10 @@ pub fn run_cached_on(exp: &Experiment, device: Device) -> Result<RunRecord> {
     train_once(&dir, &cache_dir().join(format!("{key}.lock")), exp, device)
 }
 
-/// Trains `exp` into `dir`, unless `dir` already holds a finished run of exactly `exp`. A
-/// test that finds the run being trained by another waits for it (the file lock `lock`),
-/// and a run is used only once its summary is written.
+/// Trains `exp` into `dir`, unless `dir` already holds a finished run of exactly `exp`
+/// (resuming it when it holds an interrupted one). A test that finds the run being trained
+/// by another waits for it (the file lock `lock`), and a run is used only once its summary
+/// is written.
 pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> Result<RunRecord> {
     if let Some(parent) = lock.parent() {
         std::fs::create_dir_all(parent)?;
@@ -93,7 +94,14 @@ pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> 
     if device == Device::Cpu {
         tch::set_num_threads(THREADS);
     }
-    let rd = RunDir::create(dir, true)?;
+    // An interrupted run of the same experiment continues from its checkpoint.
+    let resumable = dir.join(rethink::experiment::CHECKPOINT).is_file()
+        && Experiment::from_file(&dir.join("config.json")).is_ok_and(|e| &e == exp);
+    let rd = if resumable {
+        RunDir::resume(dir)?.0
+    } else {
+        RunDir::create(dir, true)?
+    };
     rd.train(exp, device, None, &mut |_| {})
         .with_context(|| format!("running {}", exp.name))
 }
