@@ -481,11 +481,20 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
                 exp,
                 skipped: skip,
                 resumed,
+                redone,
                 ..
             } => {
                 overall.set_position(index as u64);
-                if resumed && multi.is_hidden() {
-                    println!("{}: resuming from its checkpoint", exp.name);
+                let note = if resumed {
+                    "resuming from its checkpoint"
+                } else if redone {
+                    "its directory holds no finished run of this config and no checkpoint: training it anew"
+                } else {
+                    ""
+                };
+                if !note.is_empty() {
+                    // Printed above the progress bars (or plainly, when they are hidden).
+                    multi.suspend(|| eprintln!("{}: {note}", exp.name));
                 }
                 if skip {
                     skipped += 1;

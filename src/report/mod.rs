@@ -28,6 +28,10 @@ pub enum Event<'a> {
         exp: &'a Experiment,
         skipped: bool,
         resumed: bool,
+        /// Its directory held something that is neither a finished run of this config nor
+        /// a checkpoint of it (an interrupted run without one, a corrupt file, another
+        /// config): it is trained anew.
+        redone: bool,
     },
     Epoch(&'a EpochMetrics),
     Done(&'a Summary),
@@ -62,6 +66,7 @@ pub fn reproduce(
             exp,
             skipped: done,
             resumed: resumable,
+            redone: !done && !resumable && path.exists(),
         });
         if done {
             continue;

@@ -26,12 +26,19 @@ fn small_suite() -> Vec<Experiment> {
     .collect()
 }
 
-fn reproduce(suite: &[Experiment], out: &std::path::Path) -> Vec<(String, bool)> {
+/// Runs the suite; returns (name, skipped, redone) for each run.
+fn reproduce(suite: &[Experiment], out: &std::path::Path) -> Vec<(String, bool, bool)> {
     tch::set_num_threads(THREADS);
     let mut starts = Vec::new();
     report::reproduce(suite, out, tch::Device::Cpu, None, &mut |ev| {
-        if let Event::Start { exp, skipped, .. } = ev {
-            starts.push((exp.name.clone(), skipped));
+        if let Event::Start {
+            exp,
+            skipped,
+            redone,
+            ..
+        } = ev
+        {
+            starts.push((exp.name.clone(), skipped, redone));
         }
     })
     .unwrap();
@@ -59,6 +66,9 @@ fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
     let starts = reproduce(&suite, tmp.path());
     let skipped: Vec<bool> = starts.iter().map(|s| s.1).collect();
     assert_eq!(skipped, vec![true, true, false, false], "{starts:?}");
+    // The third held a partial run without a checkpoint: said to be trained anew.
+    let redone: Vec<bool> = starts.iter().map(|s| s.2).collect();
+    assert_eq!(redone, vec![false, false, true, false], "{starts:?}");
     let after = std::fs::read(
         tmp.path()
             .join("runs")
