@@ -33,7 +33,7 @@ printf '%s\n' "${jobs[@]}" | xargs -P "${JOBS:-2}" -L 1 bash -c '
   dir="$out/$level/s$seed/runs/$preset"
   mkdir -p "$(dirname "$dir")"
   if [ ! -f "$dir/summary.json" ]; then
-    env "${env[@]}" "$bin" --threads 1 run --preset "$preset" --seed "$seed" --out "$dir" --force -q \
+    env "${env[@]}" "$bin" --threads 1 run --preset "$preset" --seed "$seed" --name "$preset" --out "$dir" --force -q \
       >/dev/null 2>"$dir.err" || true
   fi
   python3 - "$dir" "$level" "$preset" "$seed" <<PY
