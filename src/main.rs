@@ -59,8 +59,8 @@ struct ReproduceArgs {
     scale: Scale,
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// auto, cpu, cuda or cuda:N
-    #[arg(long, default_value = "auto")]
+    /// auto, cpu, cuda or cuda:N (default: $RETHINK_DEVICE, else auto)
+    #[arg(long, env = "RETHINK_DEVICE", default_value = "auto")]
     device: String,
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -185,8 +185,8 @@ struct RunArgs {
     /// Mixed precision (CUDA only): fp16 autocast with dynamic loss scaling.
     #[arg(long)]
     amp: bool,
-    /// auto, cpu, cuda or cuda:N
-    #[arg(long, default_value = "auto")]
+    /// auto, cpu, cuda or cuda:N (default: $RETHINK_DEVICE, else auto)
+    #[arg(long, env = "RETHINK_DEVICE", default_value = "auto")]
     device: String,
     #[arg(long)]
     data_dir: Option<PathBuf>,

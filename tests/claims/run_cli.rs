@@ -288,3 +288,25 @@ fn a_run_is_named_for_what_runs_unless_named_explicitly() {
         "mine"
     );
 }
+
+#[test]
+fn the_device_defaults_to_rethink_device_which_the_tests_pin_to_the_cpu() {
+    require_fashion();
+    let tmp = tempdir();
+    let s = run_cli(
+        &tmp.path().join("a"),
+        &["--epochs", "0", "--train-size", "64"],
+    );
+    assert_eq!(s.device, "cpu");
+    // The variable is read: CUDA asked for on a machine without it is refused by name.
+    let o = rethink()
+        .env("RETHINK_DEVICE", "cuda:7")
+        .args(["run", "--epochs", "0", "-q", "--out"])
+        .arg(tmp.path().join("b"))
+        .output()
+        .unwrap();
+    if !tch::Cuda::is_available() {
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("cuda requested"), "{}", stderr(&o));
+    }
+}

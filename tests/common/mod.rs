@@ -155,10 +155,13 @@ pub fn snapshot_verdict(v: &Verdict) {
     settings.bind(|| insta::assert_json_snapshot!(v.claim.clone(), v.snapshot()));
 }
 
-/// The `rethink` binary built for these tests.
+/// The `rethink` binary built for these tests, pinned to the CPU (`RETHINK_DEVICE=cpu`):
+/// on a GPU runner the CPU-scale CLI tests must not move to CUDA, where their CPU
+/// tolerances and bit-identity do not hold.
 pub fn rethink() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rethink"));
     c.env_remove("RETHINK_DATA_DIR");
+    c.env("RETHINK_DEVICE", "cpu");
     c
 }
 
