@@ -190,6 +190,30 @@ impl RunDir {
         Ok((dir, exp))
     }
 
+    /// The finished run of exactly `exp` in `path`, if that is what it holds (see
+    /// [`RunRecord::is_finished_run_of`]).
+    pub fn finished_run(path: &Path, exp: &Experiment) -> Option<RunRecord> {
+        Self::read_record(path)
+            .ok()
+            .filter(|r| r.is_finished_run_of(exp))
+    }
+
+    /// Whether `path` holds the checkpoint of an interrupted run of exactly `exp`.
+    pub fn holds_checkpoint_of(path: &Path, exp: &Experiment) -> bool {
+        path.join(CHECKPOINT).is_file()
+            && Experiment::from_file(&path.join("config.json")).is_ok_and(|e| &e == exp)
+    }
+
+    /// Opens `path` to train `exp` in it: continuing an interrupted run of `exp` from its
+    /// checkpoint, or else a new run replacing whatever else the directory holds.
+    pub fn for_run(path: &Path, exp: &Experiment) -> Result<RunDir> {
+        if Self::holds_checkpoint_of(path, exp) {
+            Ok(Self::resume(path)?.0)
+        } else {
+            Self::create(path, true)
+        }
+    }
+
     /// A run directory to read or report on, without a lock.
     pub fn open(path: &Path) -> RunDir {
         RunDir {

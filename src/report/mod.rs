@@ -55,11 +55,9 @@ pub fn reproduce(
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
     for (index, exp) in suite.iter().enumerate() {
         let path = runs.join(&exp.name);
-        let done = RunDir::read_record(&path).is_ok_and(|r| r.is_finished_run_of(exp));
+        let done = RunDir::finished_run(&path, exp).is_some();
         // An interrupted run of the same config continues from its checkpoint.
-        let resumable = !done
-            && path.join(experiment::CHECKPOINT).is_file()
-            && Experiment::from_file(&path.join("config.json")).is_ok_and(|e| &e == exp);
+        let resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
         on_event(Event::Start {
             index,
             total: suite.len(),
@@ -71,11 +69,7 @@ pub fn reproduce(
         if done {
             continue;
         }
-        let dir = if resumable {
-            RunDir::resume(&path)?.0
-        } else {
-            RunDir::create(&path, true)?
-        };
+        let dir = RunDir::for_run(&path, exp)?;
         let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
         on_event(Event::Done(&rec.summary));
     }

@@ -50,18 +50,24 @@ impl Sgd {
     /// gradient is left alone.
     pub fn step(&mut self) {
         let _guard = tch::no_grad_guard();
+        // The step's scalars, made once per step (every parameter shares a kind and device).
+        let Some(first) = self.params.first() else {
+            return;
+        };
+        let opts = (first.kind(), first.device());
+        let decay = Tensor::full([], self.weight_decay, opts);
+        let neg_lr = Tensor::full([], -self.lr, opts);
         for (p, v) in self.params.iter_mut().zip(&mut self.buffers) {
             let g = p.grad();
             if !g.defined() {
                 continue;
             }
-            let opts = (p.kind(), p.device());
             let _ = v.g_mul_scalar_(self.momentum);
             let _ = v.g_add_(&g);
             if self.weight_decay != 0.0 {
-                let _ = v.addcmul_(p, &Tensor::full([], self.weight_decay, opts));
+                let _ = v.addcmul_(p, &decay);
             }
-            let _ = p.addcmul_(v, &Tensor::full([], -self.lr, opts));
+            let _ = p.addcmul_(v, &neg_lr);
         }
     }
 

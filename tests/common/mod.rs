@@ -84,25 +84,14 @@ pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> 
     }
     let lock = std::fs::File::create(lock)?;
     lock.lock()?;
-    if dir.join("summary.json").is_file() {
-        if let Ok(rec) = RunDir::read_record(dir) {
-            if rec.is_finished_run_of(exp) {
-                return Ok(rec);
-            }
-        }
+    if let Some(rec) = RunDir::finished_run(dir, exp) {
+        return Ok(rec);
     }
     if device == Device::Cpu {
         tch::set_num_threads(THREADS);
     }
-    // An interrupted run of the same experiment continues from its checkpoint.
-    let resumable = dir.join(rethink::experiment::CHECKPOINT).is_file()
-        && Experiment::from_file(&dir.join("config.json")).is_ok_and(|e| &e == exp);
-    let rd = if resumable {
-        RunDir::resume(dir)?.0
-    } else {
-        RunDir::create(dir, true)?
-    };
-    rd.train(exp, device, None, &mut |_| {})
+    RunDir::for_run(dir, exp)?
+        .train(exp, device, None, &mut |_| {})
         .with_context(|| format!("running {}", exp.name))
 }
 
