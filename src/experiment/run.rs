@@ -34,6 +34,10 @@ pub struct Summary {
     /// libtorch intra-op threads, on which CPU determinism depends.
     pub threads: i32,
     pub wall_s: f64,
+    /// Where it ran (commit, date, device, driver, CUDA, cuDNN, libtorch, CPU); absent
+    /// from runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<super::Environment>,
 }
 
 /// A finished run.
@@ -145,6 +149,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         corrupted: r.corrupted_count(),
         device: train::device_name(device),
         wall_s: start.elapsed().as_secs_f64(),
+        environment: Some(super::Environment::capture(device)),
         ..s
     });
     Ok(RunRecord {
@@ -200,6 +205,7 @@ pub fn summarize(
         device: String::new(),
         threads: tch::get_num_threads(),
         wall_s: 0.0,
+        environment: None,
     })
 }
 
