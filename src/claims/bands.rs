@@ -13,6 +13,9 @@ const CPU_BANDS: &str = include_str!("../../golden/cpu-bands.json");
 /// The GPU-scale bands file, compiled in.
 pub const GPU_BANDS_FILE: &str = "golden/gpu-bands.json";
 const GPU_BANDS: &str = include_str!("../../golden/gpu-bands.json");
+/// The smoke-scale bands file (the nightly in miniature, calibrated on CPU), compiled in.
+pub const SMOKE_BANDS_FILE: &str = "golden/smoke-bands.json";
+const SMOKE_BANDS: &str = include_str!("../../golden/smoke-bands.json");
 
 /// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,10 @@ pub struct Band {
     /// bands are provisional (no run of this harness at that scale yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<Calibration>,
+    /// No claim of this scale reads the band (the smoke scale has the GPU bands' names, but
+    /// no CIFAR-10 claims): it needs no calibration, and a claim that reads it fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unread: bool,
 }
 
 /// The spread of a band's measurement over the calibration runs.
@@ -69,6 +76,10 @@ impl Band {
             ));
         }
         match &self.measured {
+            None if self.unread => Ok(()),
+            Some(_) if self.unread => Err(format!(
+                "band {name} is marked unread but has calibration runs"
+            )),
             Some(c) if c.n == 0 || c.seeds.is_empty() || c.levels.is_empty() => {
                 Err(format!("band {name} has no calibration runs"))
             }
@@ -220,6 +231,13 @@ pub fn gpu() -> Result<&'static GpuBands> {
     load(&BANDS, GPU_BANDS_FILE, GPU_BANDS)
 }
 
+/// The smoke-scale bands (the GPU claims' checks, on the smoke presets), read once from the
+/// copy compiled in.
+pub fn smoke() -> Result<&'static GpuBands> {
+    static BANDS: OnceLock<std::result::Result<GpuBands, String>> = OnceLock::new();
+    load(&BANDS, SMOKE_BANDS_FILE, SMOKE_BANDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,9 +247,10 @@ mod tests {
         let b = cpu().unwrap();
         assert!(b.all().iter().all(|b| !b.name.is_empty()));
         assert_eq!(b.train_acc_fit.name, "train_acc_fit");
-        let g = gpu().unwrap();
-        assert!(g.all().iter().all(|b| !b.name.is_empty()));
-        assert_eq!(g.test_acc_vs_paper.name, "test_acc_vs_paper");
+        for g in [gpu().unwrap(), smoke().unwrap()] {
+            assert!(g.all().iter().all(|b| !b.name.is_empty()));
+            assert_eq!(g.test_acc_vs_paper.name, "test_acc_vs_paper");
+        }
     }
 
     #[test]

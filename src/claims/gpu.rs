@@ -2,7 +2,9 @@
 //! §2-§3, Table 1): what the nightly suite (`cargo nextest run --features gpu`) asserts, judged
 //! with the bands of golden/gpu-bands.json.
 use super::{Claim, Judge};
+use crate::error::{Error, Result};
 use crate::experiment::Scale;
+use std::sync::LazyLock;
 
 /// The run memorized its training set, as far as the full-scale presets go (band
 /// `train_acc_fit`: the paper's own runs stop at 99.34%-100%).
@@ -116,3 +118,76 @@ pub const GPU: &[Claim] = &[
         check: batch_norm_and_early_stopping,
     },
 ];
+
+/// What distinguishes a smoke claim's id (and a smoke preset's name) from its GPU claim's.
+const SMOKE_ID_PREFIX: &str = "smoke-";
+
+/// The nightly in miniature (`make nightly-smoke`): every GPU claim whose runs are all on
+/// Fashion-MNIST, with the same check, on the smoke presets (`fashion-smoke-...`: a few
+/// dozen images, seconds per run on CPU) and judged with golden/smoke-bands.json. Its id is
+/// the GPU claim's with `smoke-` in front. The CIFAR-10 claims have none: CIFAR-10 is not
+/// on the machines the smoke runs on.
+pub fn smoke() -> &'static [Claim] {
+    static SMOKE: LazyLock<Vec<Claim>> =
+        LazyLock::new(|| GPU.iter().filter_map(in_miniature).collect());
+    &SMOKE
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// `c` at smoke scale, if its runs have smoke presets (built once, in [`smoke`]).
+fn in_miniature(c: &Claim) -> Option<Claim> {
+    let runs: Vec<&'static str> = c
+        .runs
+        .iter()
+        .map(|r| {
+            Some(leak(format!(
+                "fashion-smoke-{}",
+                r.strip_prefix("fashion-")?
+            )))
+        })
+        .collect::<Option<_>>()?;
+    Some(Claim {
+        id: leak(format!("{SMOKE_ID_PREFIX}{}", c.id)),
+        scale: Scale::Smoke,
+        statement: leak(format!(
+            "in miniature (a few dozen images, on CPU): {}",
+            c.statement
+        )),
+        paper: c.paper,
+        runs: Box::leak(runs.into_boxed_slice()),
+        check: c.check,
+    })
+}
+
+/// The claim the nightly test of GPU claim `id` asserts at `scale`: the GPU claim itself
+/// at full scale, its miniature at smoke scale. A GPU claim without a miniature (its runs
+/// are on CIFAR-10) is an error at smoke scale, which names it.
+pub fn nightly(id: &str, scale: Scale) -> Result<&'static Claim> {
+    let gpu = GPU
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| Error::config("claim", format!("{id:?} is not a GPU-scale claim")))?;
+    match scale {
+        Scale::Gpu => Ok(gpu),
+        Scale::Smoke => smoke()
+            .iter()
+            .find(|c| c.id.strip_prefix(SMOKE_ID_PREFIX) == Some(id))
+            .ok_or_else(|| {
+                Error::config(
+                    "claim",
+                    format!(
+                        "{id} has no smoke-scale version: its runs ({}) are not on Fashion-MNIST; the smoke runs only {}",
+                        gpu.runs.join(", "),
+                        smoke().iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            }),
+        Scale::Cpu => Err(Error::config(
+            "claim",
+            format!("the nightly runs at gpu or smoke scale, not cpu ({id})"),
+        )),
+    }
+}

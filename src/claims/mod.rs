@@ -14,7 +14,7 @@ mod gpu;
 
 pub use bands::{Band, BandSet, Bands, GpuBands};
 pub use checks::*;
-pub use gpu::GPU;
+pub use gpu::{nightly, smoke, GPU};
 
 use crate::experiment::Scale;
 
@@ -88,8 +88,9 @@ pub struct Verdict {
     pub measures: Vec<Measure>,
 }
 
-/// What a check sees: the claim's runs in order, the bands of both scales (a CPU claim
-/// reads `bands`, a GPU claim `gpu`), and the measures so far.
+/// What a check sees: the claim's runs in order, the bands (a CPU claim reads `bands`, a
+/// nightly claim `gpu`: golden/gpu-bands.json at full scale, golden/smoke-bands.json at
+/// smoke scale), and the measures so far.
 pub struct Judge<'a> {
     runs: &'a [&'a dyn Run],
     pub bands: &'a Bands,
@@ -128,8 +129,23 @@ impl Judge<'_> {
         });
     }
 
-    /// Asserts that `value` falls in a calibrated band.
+    /// Asserts that `value` falls in a calibrated band. A band its scale's file marks
+    /// unread has no calibration: the measure fails and says so.
     pub fn within_band(&mut self, what: String, value: Option<f64>, detail: String, band: &Band) {
+        if band.unread {
+            let detail = format!(
+                "{detail}; band {} is not calibrated at this scale (marked unread)",
+                band.name
+            );
+            self.measures.push(Measure {
+                what,
+                value,
+                detail,
+                band: Some(band_ref(band)),
+                holds: false,
+            });
+            return;
+        }
         self.within(what, value, detail, band_ref(band));
     }
 
@@ -312,7 +328,10 @@ impl Claim {
         let mut j = Judge {
             runs,
             bands: bands::cpu()?,
-            gpu: bands::gpu()?,
+            gpu: match self.scale {
+                Scale::Smoke => bands::smoke()?,
+                Scale::Cpu | Scale::Gpu => bands::gpu()?,
+            },
             measures: Vec::new(),
         };
         (self.check)(&mut j);
@@ -334,9 +353,9 @@ impl Claim {
     }
 }
 
-/// Every claim, CPU scale first.
+/// Every claim: CPU scale, then GPU, then smoke.
 pub fn all() -> impl Iterator<Item = &'static Claim> {
-    CPU.iter().chain(GPU)
+    CPU.iter().chain(GPU).chain(smoke())
 }
 
 /// The claims of one scale.
@@ -344,6 +363,7 @@ pub fn at(scale: Scale) -> &'static [Claim] {
     match scale {
         Scale::Cpu => CPU,
         Scale::Gpu => GPU,
+        Scale::Smoke => smoke(),
     }
 }
 
@@ -745,8 +765,10 @@ mod tests {
     fn cases(c: &Claim) -> (Vec<RunRecord>, Vec<Vec<RunRecord>>) {
         let fit = |p: &str, test: f64| fake(p, 20, Some(150), test);
         let unfit = |p: &str, test: f64| fake(p, 20, None, test);
-        if c.scale == Scale::Gpu {
-            return gpu_cases(c);
+        match c.scale {
+            Scale::Gpu => return gpu_cases(c),
+            Scale::Smoke => return smoke_cases(c),
+            Scale::Cpu => {}
         }
         match c.id {
             "mlp-fits-true-labels" | "alexnet-fits-true-labels" => {
@@ -862,6 +884,22 @@ mod tests {
         }
     }
 
+    /// The smoke claims (their GPU claim's check, the smoke bands): each must fit, and a
+    /// random-label run's test accuracy must be at chance.
+    fn smoke_cases(c: &Claim) -> (Vec<RunRecord>, Vec<Vec<RunRecord>>) {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(40), test);
+        let stalled = |p: &str, test: f64| fake(p, 20, None, test);
+        let run = c.runs[0];
+        let mut bad = vec![vec![stalled(run, 0.1)]];
+        if c.id.ends_with("-fits-random-labels")
+            && !c.id.contains("-weight-decay-")
+            && !c.id.contains("-dropout-")
+        {
+            bad.push(vec![fit(run, 0.5)]);
+        }
+        (vec![fit(run, 0.1)], bad)
+    }
+
     #[test]
     fn a_gpu_claim_without_its_paper_row_fails_and_says_so() {
         // A Fashion-MNIST run judged against Table 1, which is CIFAR-10 only.
@@ -910,8 +948,8 @@ mod tests {
         let mut ids: Vec<_> = all().map(|c| c.id).collect();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), CPU.len() + GPU.len());
-        for scale in [Scale::Cpu, Scale::Gpu] {
+        assert_eq!(ids.len(), CPU.len() + GPU.len() + smoke().len());
+        for scale in Scale::ALL {
             let suite = crate::experiment::presets::suite(scale);
             for c in at(scale) {
                 assert_eq!(c.scale, scale, "{}", c.id);
@@ -924,6 +962,50 @@ mod tests {
             }
         }
         assert!(claim("no-such-claim").is_err());
+    }
+
+    #[test]
+    fn a_check_that_reads_an_unread_band_fails() {
+        // The smoke bands mark the Table 1 band unread: a CIFAR-10 check on smoke bands fails.
+        let c = claim("cifar10-alexnet-fits-true-labels").unwrap();
+        let run = fake(c.runs[0], 20, Some(90), 0.76);
+        let mut j = Judge {
+            runs: &[&run],
+            bands: bands::cpu().unwrap(),
+            gpu: bands::smoke().unwrap(),
+            measures: Vec::new(),
+        };
+        j.near_paper(0);
+        assert!(!j.measures[0].holds);
+        assert!(
+            j.measures[0]
+                .detail
+                .contains("not calibrated at this scale"),
+            "{:?}",
+            j.measures
+        );
+    }
+
+    #[test]
+    fn every_fashion_gpu_claim_has_a_miniature_and_no_cifar_claim_does() {
+        for c in GPU {
+            let fashion = c.runs.iter().all(|r| r.starts_with("fashion-"));
+            match nightly(c.id, Scale::Smoke) {
+                Ok(s) => {
+                    assert!(fashion, "{}", c.id);
+                    assert_eq!(s.id, format!("smoke-{}", c.id));
+                    assert_eq!(s.scale, Scale::Smoke);
+                    assert_eq!(s.runs.len(), c.runs.len());
+                }
+                Err(e) => {
+                    assert!(!fashion, "{}: {e}", c.id);
+                    assert!(e.to_string().contains("no smoke-scale version"), "{e}");
+                }
+            }
+            assert_eq!(nightly(c.id, Scale::Gpu).unwrap().id, c.id);
+        }
+        assert_eq!(smoke().len(), 9);
+        assert!(nightly("mlp-fits-true-labels", Scale::Smoke).is_err());
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! one training run; typed [`presets`] for the paper's setups and the suites of `rethink
 //! reproduce`; [`run`], which trains one and returns its record without printing anything;
 //! and [`RunDir`], the run directory it is written to.
+mod environment;
 pub mod presets;
 mod run;
 mod rundir;
 
 pub use crate::train::TrainConfig;
+pub use environment::{utc_now, Environment};
 pub use presets::{Preset, Regularizers};
 pub use run::{run, run_with, summarize, RunOptions, RunRecord, Summary};
 pub use rundir::{write_atomic, RunDir, CHECKPOINT};
@@ -27,6 +29,28 @@ pub enum Scale {
     Cpu,
     /// Full Fashion-MNIST and CIFAR-10, every model: for GPU runners.
     Gpu,
+    /// The nightly's Fashion-MNIST claims in miniature (tens of images, seconds per run),
+    /// on CPU: `make nightly-smoke` runs the whole nightly pipeline at this scale.
+    Smoke,
+}
+
+impl Scale {
+    /// Every scale.
+    pub const ALL: [Scale; 3] = [Scale::Cpu, Scale::Gpu, Scale::Smoke];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Cpu => "cpu",
+            Scale::Gpu => "gpu",
+            Scale::Smoke => "smoke",
+        }
+    }
+}
+
+impl std::fmt::Display for Scale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl std::str::FromStr for Scale {
@@ -35,7 +59,11 @@ impl std::str::FromStr for Scale {
         match s {
             "cpu" => Ok(Scale::Cpu),
             "gpu" => Ok(Scale::Gpu),
-            _ => Err(Error::config("scale", format!("{s:?} is not cpu or gpu"))),
+            "smoke" => Ok(Scale::Smoke),
+            _ => Err(Error::config(
+                "scale",
+                format!("{s:?} is not cpu, gpu or smoke"),
+            )),
         }
     }
 }
@@ -487,7 +515,7 @@ mod tests {
 
     #[test]
     fn suites_have_unique_valid_names() {
-        for scale in [Scale::Cpu, Scale::Gpu] {
+        for scale in Scale::ALL {
             let suite = Experiment::suite(scale);
             let mut names: Vec<_> = suite.iter().map(|e| e.name.clone()).collect();
             names.sort();

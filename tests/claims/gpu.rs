@@ -1,19 +1,49 @@
-//! Full-scale claims (`--features gpu`): every claim of `rethink::claims::GPU`, on the whole
-//! of Fashion-MNIST and CIFAR-10, on a CUDA device. The claims, their runs and their checks
-//! are defined once in the registry, with their bands in golden/gpu-bands.json; a test here
-//! trains the claim's runs and asserts its verdict. Each test is one nextest test in the
-//! `gpu` group; on a runner with several GPUs, `NEXTEST_TEST_GROUP_SLOT` picks the device.
+//! The nightly's claims: every claim of `rethink::claims::GPU`, one test each (listed in
+//! `gpu_claims`), at the scale `RETHINK_NIGHTLY_SCALE` names:
+//! - `gpu` (the default): the whole of Fashion-MNIST and CIFAR-10 on a CUDA device, judged
+//!   with golden/gpu-bands.json. These tests run only in a `--features gpu` build (they are
+//!   ignored otherwise); each is one nextest test in the `gpu` group, and on a runner with
+//!   several GPUs `NEXTEST_TEST_GROUP_SLOT` picks the device.
+//! - `smoke`: the same tests on the smoke presets (a few dozen Fashion-MNIST images) on
+//!   CPU, judged with golden/smoke-bands.json: `make nightly-smoke` runs them (with
+//!   `--run-ignored`) to prove the nightly pipeline end to end in CI. A claim on CIFAR-10
+//!   has no smoke version, and its test fails at smoke scale saying so.
+//!
+//! Each test asserts its claim's verdict, then compares the verdict's snapshot
+//! (tests/claims/snapshots/ID.snap: the verdict and each measure rounded to its band's
+//! resolution), so a nightly whose numbers moved by more than a band's resolution shows a
+//! snapshot diff to review.
 use crate::common::*;
 use anyhow::Result;
-use rethink::experiment::{Experiment, RunRecord};
+use rethink::claims::{self, Claim, Run};
+use rethink::experiment::{Experiment, RunRecord, Scale};
 use std::path::Path;
 use tch::Device;
 
-/// The CUDA device for this test: the nextest group slot, modulo the devices present.
-fn device() -> Device {
+/// The scale the nightly tests run at: `RETHINK_NIGHTLY_SCALE`, `gpu` unless set.
+fn scale() -> Scale {
+    let s = std::env::var("RETHINK_NIGHTLY_SCALE").unwrap_or_else(|_| "gpu".into());
+    match s.parse() {
+        Ok(scale @ (Scale::Gpu | Scale::Smoke)) => scale,
+        _ => panic!("RETHINK_NIGHTLY_SCALE={s:?}: the nightly runs at gpu or smoke scale"),
+    }
+}
+
+/// The device for this test: the CPU at smoke scale; at full scale the CUDA device of the
+/// nextest group slot, modulo the devices present.
+fn device(scale: Scale) -> Device {
+    if scale == Scale::Smoke {
+        return Device::Cpu;
+    }
     assert!(
         tch::Cuda::is_available(),
-        "the gpu tests need a CUDA device (libtorch sees none)"
+        "the full-scale nightly needs a CUDA device, and libtorch sees none{}; \
+         RETHINK_NIGHTLY_SCALE=smoke runs the same tests in miniature on CPU",
+        if cfg!(feature = "gpu") {
+            ""
+        } else {
+            " (and this build lacks --features gpu)"
+        }
     );
     let slot: usize = std::env::var("NEXTEST_TEST_GROUP_SLOT")
         .ok()
@@ -22,11 +52,11 @@ fn device() -> Device {
     Device::Cuda(slot % tch::Cuda::device_count().max(1) as usize)
 }
 
-/// Trains `exp` on this test's GPU, once: claims that share a run (a true-label run, say)
-/// wait for one test to train it. The nightly workflow sets `RETHINK_RESULTS_DIR`, where
-/// runs go to `runs/NAME` for `rethink report`; otherwise they go to the test run cache.
-fn run_full(exp: &Experiment) -> Result<RunRecord> {
-    let device = device();
+/// Trains `exp` on `device`, once: claims that share a run (a true-label run, say) wait for
+/// one test to train it. The nightly sets `RETHINK_RESULTS_DIR`, where runs go to
+/// `runs/NAME` for `rethink merge` and `rethink report`; otherwise they go to the test run
+/// cache.
+fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
     let rec = match std::env::var_os("RETHINK_RESULTS_DIR") {
         Some(dir) => {
             let dir = Path::new(&dir);
@@ -49,15 +79,40 @@ fn run_full(exp: &Experiment) -> Result<RunRecord> {
     Ok(rec)
 }
 
-macro_rules! gpu_tests {
+/// Trains and judges the nightly claim `id` at the scale in force, then asserts it and its
+/// snapshot. Missing data fails at once, naming the data set and the command that fetches it.
+fn assert_nightly_claim(id: &str) {
+    let scale = scale();
+    let claim: &Claim = claims::nightly(id, scale).unwrap_or_else(|e| panic!("{e}"));
+    let exps = claim.experiments().unwrap();
+    for e in &exps {
+        if let Err(err) = rethink::data::locate(e.dataset, None) {
+            panic!("{} needs {}: {err}", claim.id, e.dataset.name());
+        }
+    }
+    let device = device(scale);
+    let runs: Vec<RunRecord> = exps
+        .iter()
+        .map(|e| run_nightly(e, device).unwrap())
+        .collect();
+    let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
+    let v = claim.judge(&refs).unwrap();
+    eprint!("{v}");
+    assert!(v.holds, "{v}");
+    snapshot_verdict(&v);
+}
+
+macro_rules! nightly_tests {
     ($($test:ident: $id:literal;)*) => {$(
         #[test]
+        #[cfg_attr(
+            not(feature = "gpu"),
+            ignore = "the nightly: `cargo nextest run --features gpu` on a GPU runner, or `make nightly-smoke` on CPU"
+        )]
         fn $test() {
-            let v = judge_runs($id, &claim_runs_with($id, run_full));
-            eprint!("{v}");
-            assert!(v.holds, "{v}");
+            assert_nightly_claim($id);
         }
     )*};
 }
 
-gpu_claim_tests!(gpu_tests);
+gpu_claim_tests!(nightly_tests);

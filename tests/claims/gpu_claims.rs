@@ -33,13 +33,18 @@ macro_rules! gpu_claim_tests {
 
 macro_rules! ids {
     ($($test:ident: $id:literal;)*) => {
-        [$($id),*]
+        [$((stringify!($test), $id)),*]
     };
 }
 
 #[test]
 fn every_gpu_claim_has_one_nightly_test_and_every_test_a_claim() {
-    let mut tested: Vec<&str> = gpu_claim_tests!(ids).to_vec();
+    let pairs = gpu_claim_tests!(ids);
+    // scripts/nightly.sh selects a claim's test by this rule.
+    for (test, id) in pairs {
+        assert_eq!(test, id.replace('-', "_"), "the test of {id}");
+    }
+    let mut tested: Vec<&str> = pairs.iter().map(|(_, id)| *id).collect();
     let mut registry: Vec<&str> = rethink::claims::GPU.iter().map(|c| c.id).collect();
     tested.sort();
     registry.sort();

@@ -5,8 +5,9 @@
 //! test here trains the claim's runs on real Fashion-MNIST subsets (once per build, through
 //! the run cache in tests/common), asserts its verdict and compares the verdict's snapshot
 //! (tests/claims/snapshots/CLAIM.snap). The bands live in golden/cpu-bands.json with the
-//! runs that justify them. The `gpu` module (with `--features gpu`) runs the full-scale ones
-//! of `rethink::claims::GPU`, listed in `gpu_claims`.
+//! runs that justify them. The `gpu` module runs the nightly's claims (`rethink::claims::GPU`,
+//! listed in `gpu_claims`): at full scale with `--features gpu`, or in miniature on CPU
+//! (`make nightly-smoke`).
 mod common;
 
 mod clean_before_corrupted;
@@ -17,7 +18,6 @@ mod fit_randomized_inputs;
 mod fit_true_labels;
 #[macro_use]
 mod gpu_claims;
-#[cfg(feature = "gpu")]
 mod gpu;
 mod hostile;
 mod label_corruption;
