@@ -46,6 +46,39 @@ enum Command {
         /// A reproduce output directory (with runs/), or a folder of run directories.
         dir: PathBuf,
     },
+    /// List the claims (id, scale, statement), of one scale or all.
+    Claims {
+        #[arg(long)]
+        scale: Option<Scale>,
+        /// Ids only, one per line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Gather the run directories of the nightly's shards into OUT/runs, write the report
+    /// over all of them, and append the night to a history file.
+    Merge {
+        /// The merged results directory (report.md, figures, summary.json, runs/).
+        #[arg(long)]
+        out: PathBuf,
+        /// Append one JSON line per run and per judged claim to this file.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Each shard's results directory (with runs/).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
+    /// Draw each claim's measures over the nights of a history file, with their bands.
+    History {
+        /// The history file `rethink merge --history` appends to.
+        file: PathBuf,
+        /// Where the trend figures go.
+        #[arg(long, default_value = "trends")]
+        out: PathBuf,
+    },
+    /// Compare two result sets run by run and claim by claim; print what moved beyond its
+    /// band (nothing when nothing did). Exit status: 0 nothing moved, 1 something did,
+    /// 2 an error.
+    Diff { old: PathBuf, new: PathBuf },
     /// §4, Theorem 1: a two-layer ReLU net with 2n+d weights fitting n points exactly.
     Theorem(TheoremArgs),
     /// §5: the minimum-norm kernel interpolant (Gaussian kernel) on real images.
@@ -54,7 +87,8 @@ enum Command {
 
 #[derive(Args)]
 struct ReproduceArgs {
-    /// cpu: Fashion-MNIST subsets, about 10 minutes on 2 cores; gpu: full data sets, every model.
+    /// cpu: Fashion-MNIST subsets, about 10 minutes on 2 cores; gpu: full data sets, every
+    /// model; smoke: the nightly's Fashion-MNIST claims in miniature, a few minutes on CPU.
     #[arg(long, default_value = "cpu")]
     scale: Scale,
     #[arg(long, default_value = "out")]
@@ -539,7 +573,12 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
 }
 
 fn report_cmd(dir: &std::path::Path) -> Result<()> {
-    let r = report::report(dir)?;
+    print_report(dir, &report::report(dir)?);
+    Ok(())
+}
+
+/// The report's warnings, verdicts and files, as `report` and `merge` print them.
+fn print_report(dir: &std::path::Path, r: &report::ReportSummary) {
     for w in &r.skipped {
         eprintln!("warning: {w}");
     }
@@ -557,7 +596,6 @@ fn report_cmd(dir: &std::path::Path) -> Result<()> {
         r.runs,
         r.figures.join(", ")
     );
-    Ok(())
 }
 
 fn theorem_cmd(a: TheoremArgs) -> Result<()> {
@@ -639,6 +677,42 @@ fn kernel_cmd(a: KernelArgs) -> Result<()> {
     Ok(())
 }
 
+fn merge_cmd(
+    out: &std::path::Path,
+    shards: &[PathBuf],
+    history: Option<&std::path::Path>,
+) -> Result<()> {
+    let m = report::nightly::merge(out, shards, history)?;
+    for (shard, n) in &m.copied {
+        println!("{}: {n} run(s)", shard.display());
+    }
+    if !m.duplicates.is_empty() {
+        println!(
+            "in more than one shard, kept once: {}",
+            m.duplicates.join(", ")
+        );
+    }
+    if let Some(h) = history {
+        println!("appended {} line(s) to {}", m.history_lines, h.display());
+    }
+    print_report(out, &m.report);
+    Ok(())
+}
+
+fn history_cmd(file: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let written = report::nightly::history_figures(file, out)?;
+    for w in &written {
+        println!("wrote {}", w.display());
+    }
+    if written.is_empty() {
+        bail!(
+            "{}: no judged claim with a measure; nothing to draw",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
@@ -650,6 +724,34 @@ fn main() {
         Command::Data { action } => data_cmd(action),
         Command::Reproduce(a) => reproduce_cmd(a),
         Command::Report { dir } => report_cmd(&dir),
+        Command::Claims { scale, quiet } => {
+            for c in rethink::claims::all().filter(|c| scale.is_none_or(|s| c.scale == s)) {
+                if quiet {
+                    println!("{}", c.id);
+                } else {
+                    println!("{} [{}] {} ({})", c.id, c.scale, c.statement, c.paper);
+                }
+            }
+            Ok(())
+        }
+        Command::Merge {
+            out,
+            history,
+            shards,
+        } => merge_cmd(&out, &shards, history.as_deref()),
+        Command::History { file, out } => history_cmd(&file, &out),
+        Command::Diff { old, new } => match report::nightly::diff(&old, &new) {
+            Ok(moved) => {
+                for m in &moved {
+                    println!("{m}");
+                }
+                std::process::exit(i32::from(!moved.is_empty()));
+            }
+            Err(e) => {
+                eprintln!("error: {:#}", anyhow::Error::from(e));
+                std::process::exit(2);
+            }
+        },
         Command::Theorem(a) => theorem_cmd(a),
         Command::Kernel(a) => kernel_cmd(a),
     };

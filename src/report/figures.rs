@@ -74,8 +74,16 @@ where
         .map_err(|e| e.to_string())?;
     let integer = |x: &f64| format!("{x:.0}");
     let plain = |x: &f64| format!("{x}");
+    // An integer axis over a short range (a few nights) gets one label per integer, not
+    // repeated rounded fractions.
+    let x_labels = if c.integer_x {
+        ((x1 - x0).round() as usize + 1).clamp(2, 10)
+    } else {
+        10
+    };
     chart
         .configure_mesh()
+        .x_labels(x_labels)
         .x_label_formatter(if c.integer_x { &integer } else { &plain })
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)

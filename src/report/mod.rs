@@ -2,6 +2,7 @@
 //! report of its run directories with the paper's Fig. 1 and Table 1 side by side.
 pub mod analysis;
 pub mod figures;
+pub mod nightly;
 pub mod render;
 
 pub use analysis::{paper_row, Analysis, Judged, TableRow};
