@@ -13,7 +13,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test reproduce lint bench bench-compare gpu-bundle clean-libtorch
+.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare gpu-bundle clean-libtorch
 
 setup: libtorch data nextest
 
@@ -50,6 +50,18 @@ build: libtorch
 test: setup
 	cargo nextest run --profile $(NEXTEST_PROFILE)
 
+# The nightly GPU suite in miniature, on CPU, end to end (scripts/nightly.sh at smoke scale):
+# two shards of the nightly's tests on the smoke presets, the merge, two nights of history
+# and their trend figures, and `rethink diff` silent on an unchanged result set and loud on
+# a planted change. Results in $(SMOKE_OUT)/.
+SMOKE_OUT ?= target/nightly-smoke
+nightly-smoke: setup
+	rm -rf $(SMOKE_OUT)
+	export RETHINK_NIGHTLY_SCALE=smoke NIGHTLY_OUT=$(SMOKE_OUT) CARGO_TARGET_DIR=$(CURDIR)/target \
+	  RETHINK_CACHE=$(CURDIR)/target/nightly-cache LIBTORCH=$${LIBTORCH:-$(CURDIR)/$(LIBTORCH_DIR)/torch}; \
+	  scripts/nightly.sh shard 1 2 && scripts/nightly.sh shard 2 2 && \
+	  scripts/nightly.sh merge && scripts/nightly-smoke-check.sh $(SMOKE_OUT)
+
 # One libtorch thread, as the claim tests and the calibration of golden/cpu-bands.json: on
 # one machine the report then judges exactly the numbers the tests judge.
 reproduce: setup
@@ -72,7 +84,10 @@ bench-compare: libtorch
 	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE) $(if $(PEAK_TFLOPS),--peak-tflops $(PEAK_TFLOPS)) $(if $(CHANNELS_LAST),--channels-last) $(if $(MODELS),--models $(MODELS))
 
 # A bundle for a lent GPU machine (see scripts/gpu-check.sh): release binaries built with
-# --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored gpu-bundle/.
+# --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored
+# gpu-bundle/. It must travel (under 60 MiB) and must load libtorch's CUDA library there
+# (`readelf -d` lists libtorch_cuda.so, which build.rs forces in): both are checked.
+BUNDLE_MAX_MIB := 60
 gpu-bundle: libtorch data
 	rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/data/fashion-mnist
 	cargo build --release --features gpu --bin rethink
@@ -81,7 +96,13 @@ gpu-bundle: libtorch data
 	@b=$$(cargo bench --features gpu --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); cp "$$b" gpu-bundle/bin/throughput
 	strip gpu-bundle/bin/*
 	cp $(FASHION_DEB_DIR)/*.gz gpu-bundle/data/fashion-mnist/
-	du -sh gpu-bundle
+	@for f in gpu-bundle/bin/*; do \
+	  readelf -d "$$f" | grep -q 'NEEDED.*\[libtorch_cuda.so\]' \
+	    || { echo "gpu-bundle: $$f does not load libtorch_cuda.so (readelf -d): is LIBTORCH a CPU-only build?" >&2; exit 1; }; \
+	done
+	@mib=$$(du -sm gpu-bundle | cut -f1); \
+	  if [ "$$mib" -ge $(BUNDLE_MAX_MIB) ]; then echo "gpu-bundle: $$mib MiB, over the $(BUNDLE_MAX_MIB) MiB a device run carries" >&2; exit 1; fi; \
+	  echo "gpu-bundle: $$mib MiB (< $(BUNDLE_MAX_MIB)), every binary loads libtorch_cuda.so"
 
 lint: libtorch
 	cargo fmt --check

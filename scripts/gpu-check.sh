@@ -1,47 +1,68 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine, from the repository root, with the bundle made by
-# `make gpu-bundle` carried along (gpu-bundle/, git-ignored). Usage on the device:
-#   bash scripts/gpu-check.sh [TEST_FILTER] [BENCH_MODELS]     (TEST_FILTER "none" skips the test;
-#   MODES="plain channels-last amp" picks the throughput comparisons)
-# e.g. bash scripts/gpu-check.sh 'gpu::fashion_alexnet_fits_random_labels' alexnet,resnet18
-# Everything it measures goes to $OUT (or gpu-bundle/out) as logs and JSON.
-set -euo pipefail
-filter=${1:-gpu::fashion_alexnet_fits_random_labels}
+# `make gpu-bundle` carried along (gpu-bundle/, git-ignored). One command, under 8 minutes
+# by construction (each part has its own time limit), bringing back at most 8 files:
+#
+#   bash scripts/gpu-check.sh [TEST] [BENCH_MODELS]
+#     TEST          a nightly test (default gpu::fashion_alexnet_fits_random_labels; "none" skips)
+#     BENCH_MODELS  models for the throughput comparison (default alexnet,resnet18)
+#   TEST_S=240      seconds for the test (its run is kept, finished or not: per-epoch curve
+#                   and seconds per epoch; a rerun resumes it from its checkpoint)
+#   BENCH_S=50      seconds per throughput mode
+#   MODES="plain channels-last amp"   throughput comparisons against PyTorch eager
+#   PEAK_TF32_TFLOPS=495, PEAK_FP16_TFLOPS=989   dense peaks for the utilization (H100/H200
+#                   SXM): fp32 convolutions run on TF32 tensor cores (cuDNN's default), amp on fp16
+#
+# Files in $OUT (or gpu-bundle/out): summary.txt (one line per part and its exit status),
+# env.log, test.log, runs.tar.gz (the test's run directories), bench-MODE.log per mode.
+# A part that fails or times out is recorded and the next one runs.
+set -uo pipefail
+test=${1:-gpu::fashion_alexnet_fits_random_labels}
 models=${2:-alexnet,resnet18}
 out=${OUT:-gpu-bundle/out}
 mkdir -p "$out"
-torch_lib=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-export LD_LIBRARY_PATH="$torch_lib:${LD_LIBRARY_PATH:-}"
+summary="$out/summary.txt"
+: >"$summary"
+part() { # part NAME LOG SECONDS COMMAND...: runs COMMAND under a time limit, logs, records
+  local name=$1 log=$2 secs=$3 start status
+  shift 3
+  start=$(date +%s)
+  timeout --kill-after=10 "$secs" "$@" >"$log" 2>&1
+  status=$?
+  local verdict=ok
+  [ "$status" -eq 124 ] && verdict="timed out after ${secs}s"
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ] && verdict="failed (exit $status)"
+  echo "$name: $verdict in $(($(date +%s) - start)) s" | tee -a "$summary"
+}
+torch_lib=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)
+export LD_LIBRARY_PATH="${torch_lib:+$torch_lib:}${LD_LIBRARY_PATH:-}"
 export RETHINK_DATA_DIR="$PWD/gpu-bundle/data"
 export RETHINK_ROOT="$PWD"
-# The test's run directories (config, per-epoch metrics, summary) go here and come back as
-# one archive.
+export RETHINK_NIGHTLY_SCALE=gpu
+# The test's run directories (config, per-epoch metrics, summary, checkpoint) go here.
 export RETHINK_RESULTS_DIR="$PWD/gpu-bundle/results"
 b=gpu-bundle/bin
-{
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
-  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
-  "$b/rethink" models
-  "$b/rethink" data verify fashion-mnist
-} 2>&1 | tee "$out/env.log"
-# One full-scale claim test (nextest's gpu group would run them one at a time; here: one).
-if [ "$filter" != none ]; then
-  start=$(date +%s)
-  "$b/claims" --exact "$filter" --nocapture 2>&1 | tee "$out/test.log" || echo "TEST FAILED" | tee -a "$out/test.log"
-  echo "test wall seconds: $(( $(date +%s) - start ))" | tee -a "$out/test.log"
-  tar czf "$out/runs.tar.gz" -C "$RETHINK_RESULTS_DIR" runs || echo "no run directory" | tee -a "$out/test.log"
+part env "$out/env.log" 60 bash -c "
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  python3 -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"cudnn\", torch.backends.cudnn.version(), torch.cuda.is_available())'
+  $b/rethink models && $b/rethink data verify fashion-mnist"
+if [ "$test" != none ]; then
+  part "test $test" "$out/test.log" "${TEST_S:-240}" "$b/claims" --exact "$test" --nocapture
+  if [ -d "$RETHINK_RESULTS_DIR/runs" ]; then
+    tar czf "$out/runs.tar.gz" -C "$RETHINK_RESULTS_DIR" runs
+  else
+    echo "runs: none written" | tee -a "$summary"
+  fi
 fi
-# Throughput against PyTorch eager on CUDA, once per mode in $MODES (default: all three,
-# each about 2 minutes for AlexNet and ResNet18 by estimate, never yet run on a GPU): fp32 NCHW, channels-last,
-# and mixed precision (ours: --amp; PyTorch: torch.autocast + GradScaler).
 for mode in ${MODES:-plain channels-last amp}; do
   case $mode in
-    plain) flag=""; log=bench.log ;;
-    channels-last) flag="--channels-last"; log=bench-channels-last.log ;;
-    amp) flag="--amp"; log=bench-amp.log ;;
-    *) echo "unknown mode $mode" >&2; exit 2 ;;
+    plain) flag=""; peak=${PEAK_TF32_TFLOPS:-495} ;;
+    channels-last) flag="--channels-last"; peak=${PEAK_TF32_TFLOPS:-495} ;;
+    amp) flag="--amp"; peak=${PEAK_FP16_TFLOPS:-989} ;;
+    *) echo "bench $mode: unknown mode" | tee -a "$summary"; continue ;;
   esac
   # shellcheck disable=SC2086
-  python3 scripts/bench_compare.py --ours "$b/throughput" --reps 3 --device cuda --models "$models" \
-    --peak-tflops "${PEAK_TFLOPS:-67}" $flag 2>&1 | tee "$out/$log"
+  part "bench $mode" "$out/bench-$mode.log" "${BENCH_S:-50}" python3 scripts/bench_compare.py \
+    --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "$peak" $flag
 done
+cat "$summary"
