@@ -31,14 +31,17 @@ $(LIBTORCH_STAMP):
 	python3 -m pip install --quiet --disable-pip-version-check --target $(LIBTORCH_DIR) torch==$(TORCH_VERSION)
 	touch $@
 
-# The real Fashion-MNIST, from Debian's dataset-fashion-mnist, where apt-get exists.
+# The real Fashion-MNIST, from Debian's dataset-fashion-mnist where apt-get may install it
+# (as root, or with sudo that needs no password); otherwise it says how to fetch it.
 data:
 	@if [ -f "$(FASHION_DEB_DIR)/train-images-idx3-ubyte.gz" ]; then \
 	  echo "fashion-mnist: $(FASHION_DEB_DIR)"; \
-	elif command -v apt-get >/dev/null; then \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
 	else \
-	  echo "warning: no apt-get; run 'rethink data fetch fashion-mnist' or set RETHINK_DATA_DIR" >&2; \
+	  echo "warning: cannot install Debian's dataset-fashion-mnist (no apt-get, or not root); run 'cargo run --release -- data fetch fashion-mnist' or set RETHINK_DATA_DIR" >&2; \
 	fi
 
 nextest:
