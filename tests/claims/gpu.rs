@@ -79,17 +79,29 @@ fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
     Ok(rec)
 }
 
-/// Trains and judges the nightly claim `id` at the scale in force, then asserts it and its
-/// snapshot. Missing data fails at once, naming the data set and the command that fetches it.
-fn assert_nightly_claim(id: &str) {
-    let scale = scale();
+/// The nightly claim `id` at `scale` and its experiments, once their data is found (in
+/// `data_dir`, else where rethink looks). Missing data fails at once, before any training,
+/// naming the data set and the command that fetches it.
+fn nightly_claim(
+    id: &str,
+    scale: Scale,
+    data_dir: Option<&Path>,
+) -> (&'static Claim, Vec<Experiment>) {
     let claim: &Claim = claims::nightly(id, scale).unwrap_or_else(|e| panic!("{e}"));
     let exps = claim.experiments().unwrap();
     for e in &exps {
-        if let Err(err) = rethink::data::locate(e.dataset, None) {
+        if let Err(err) = rethink::data::locate(e.dataset, data_dir) {
             panic!("{} needs {}: {err}", claim.id, e.dataset.name());
         }
     }
+    (claim, exps)
+}
+
+/// Trains and judges the nightly claim `id` at the scale in force, then asserts it and its
+/// snapshot.
+fn assert_nightly_claim(id: &str) {
+    let scale = scale();
+    let (claim, exps) = nightly_claim(id, scale, None);
     let device = device(scale);
     let runs: Vec<RunRecord> = exps
         .iter()
@@ -116,3 +128,34 @@ macro_rules! nightly_tests {
 }
 
 gpu_claim_tests!(nightly_tests);
+
+#[test]
+fn a_nightly_test_without_its_data_fails_at_once_naming_the_data_set_and_the_command() {
+    let empty = tempdir();
+    let Err(e) = std::panic::catch_unwind(|| {
+        nightly_claim(
+            "cifar10-alexnet-fits-true-labels",
+            Scale::Gpu,
+            Some(empty.path()),
+        )
+    }) else {
+        panic!("found CIFAR-10 in an empty directory");
+    };
+    let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("cifar10-alexnet-fits-true-labels needs cifar10"),
+        "{msg}"
+    );
+    assert!(msg.contains("rethink data fetch cifar10"), "{msg}");
+}
+
+#[test]
+fn a_cifar10_claim_at_smoke_scale_says_it_has_no_miniature() {
+    let Err(e) = std::panic::catch_unwind(|| {
+        nightly_claim("cifar10-alexnet-fits-true-labels", Scale::Smoke, None)
+    }) else {
+        panic!("a CIFAR-10 claim has no smoke version");
+    };
+    let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("no smoke-scale version"), "{msg}");
+}
