@@ -148,6 +148,10 @@ struct KernelArgs {
     seed: u64,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// auto: f64 where its 16·n² bytes fit in the available memory, else the kernel matrix
+    /// in f32 (4·n² bytes) factored in place, refined in f64; or f64, f32-refined
+    #[arg(long, default_value = "auto")]
+    solver: rethink::theory::kernel::Solver,
     #[arg(long)]
     data_dir: Option<PathBuf>,
     #[arg(long)]
@@ -657,6 +661,7 @@ fn kernel_cmd(a: KernelArgs) -> Result<()> {
         randomization: a.randomization,
         gamma: a.gamma,
         seed: a.seed,
+        solver: a.solver,
     };
     let r = cfg.run(a.data_dir.as_deref(), device)?;
     if a.json {
@@ -673,6 +678,13 @@ fn kernel_cmd(a: KernelArgs) -> Result<()> {
     );
     println!("test error: {:.4}", r.test_error);
     println!("rkhs norm: {:.2}", r.rkhs_norm);
+    match r.solver {
+        rethink::theory::kernel::Solver::F32Refined => println!(
+            "solver: f32-refined (the f64 kernel matrix would not fit in memory; f32 factor, {} f64 refinement step(s))",
+            r.refinements
+        ),
+        s => println!("solver: {s}"),
+    }
     println!("time: {:.1} s", r.wall_s);
     Ok(())
 }

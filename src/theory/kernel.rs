@@ -3,7 +3,15 @@
 //! one-hot targets); with a Gaussian kernel k(x, x') = exp(−γ‖x − x′‖²) it fits any labels,
 //! and its RKHS norm √tr(αᵀ K α) does not alone say how well it generalizes.
 //!
-//! Everything is computed in f64 through libtorch (distance matrix, Cholesky solve).
+//! Two solvers, both through libtorch, chosen by the memory the problem needs
+//! ([`Solver::Auto`]):
+//! - `f64`: the kernel matrix in f64 and libtorch's Cholesky factor beside it, 16·n² bytes
+//!   (20.7 GB at n = 36,000);
+//! - `f32-refined`: the kernel matrix in f32, factored in place by a blocked Cholesky
+//!   (4·n² bytes: 14.4 GB at n = 60,000), then iterative refinement: each residual
+//!   Y − K α is computed in f64 from kernel blocks recomputed on the fly, and corrected
+//!   through the f32 factor, until the residual stops falling. Its residuals are those of
+//!   an f64 solve where K is conditioned well enough for f32 to factor it.
 use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -59,6 +67,279 @@ pub fn fit(x: &Tensor, labels: &Tensor, classes: i64, gamma: f64) -> Result<Inte
     Ok(Interpolant { x, alpha, gamma })
 }
 
+/// How `K α = Y` is solved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Solver {
+    /// `f64` where its 16·n² bytes fit in the available memory (CUDA: always), else
+    /// `f32-refined`.
+    #[default]
+    Auto,
+    /// The f64 kernel matrix and libtorch's Cholesky.
+    F64,
+    /// The f32 kernel matrix factored in place, with f64 iterative refinement.
+    F32Refined,
+}
+
+impl std::str::FromStr for Solver {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Solver> {
+        match s {
+            "auto" => Ok(Solver::Auto),
+            "f64" => Ok(Solver::F64),
+            "f32-refined" => Ok(Solver::F32Refined),
+            _ => Err(Error::config(
+                "solver",
+                format!("{s:?} is not auto, f64 or f32-refined"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Solver::Auto => "auto",
+            Solver::F64 => "f64",
+            Solver::F32Refined => "f32-refined",
+        })
+    }
+}
+
+/// Bytes of memory the solver needs for `n` training points of dimension `d` (the kernel
+/// matrix, its factor, and the blocks and vectors beside them).
+pub fn memory_needed(solver: Solver, n: usize, d: usize) -> u64 {
+    let (n, d) = (n as u64, d as u64);
+    let blocks = 2 * FACTOR_BLOCK as u64 * n * 8 + n * d * 8 + (1 << 30);
+    match solver {
+        Solver::F64 | Solver::Auto => 16 * n * n + blocks,
+        Solver::F32Refined => 4 * n * n + blocks,
+    }
+}
+
+/// `MemAvailable` of /proc/meminfo, in bytes (None where there is no such file).
+pub fn available_memory() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// The solver [`Solver::Auto`] picks for `n` points of dimension `d` on `device`: f64
+/// where it fits in the available memory, else f32 with refinement where that fits; else an
+/// error saying how much each needs.
+pub fn choose_solver(requested: Solver, n: usize, d: usize, device: Device) -> Result<Solver> {
+    if requested != Solver::Auto || device != Device::Cpu {
+        return Ok(if requested == Solver::Auto {
+            Solver::F64
+        } else {
+            requested
+        });
+    }
+    let Some(avail) = available_memory() else {
+        return Ok(Solver::F64);
+    };
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    for s in [Solver::F64, Solver::F32Refined] {
+        if memory_needed(s, n, d) <= avail {
+            return Ok(s);
+        }
+    }
+    Err(Error::config(
+        "train-size",
+        format!(
+            "{n} points need {:.1} GiB (f64) or {:.1} GiB (f32-refined), and {:.1} GiB is available",
+            gib(memory_needed(Solver::F64, n, d)),
+            gib(memory_needed(Solver::F32Refined, n, d)),
+            gib(avail)
+        ),
+    ))
+}
+
+/// The block size of the in-place Cholesky factorization and the triangular solves.
+const FACTOR_BLOCK: i64 = 2048;
+
+fn not_positive_definite(column: i64) -> Error {
+    Error::Numerical(format!(
+        "the kernel matrix is not positive definite (cholesky failed at column {column}): identical or nearly identical training points; merge duplicates or lower gamma"
+    ))
+}
+
+/// Factors the symmetric positive definite `a` (`[n, n]`, its lower triangle read) in place
+/// into its lower Cholesky factor L, by blocks of [`FACTOR_BLOCK`] columns (right-looking:
+/// each panel is solved against its diagonal block, then the lower trailing matrix is
+/// updated block column by block column). Only the lower triangle of the result is L; the
+/// strictly upper triangle outside the diagonal blocks keeps what `a` had there. Memory
+/// beyond `a`: one panel.
+pub fn cholesky_in_place(a: &mut Tensor) -> Result<()> {
+    cholesky_in_place_by(a, FACTOR_BLOCK)
+}
+
+fn cholesky_in_place_by(a: &mut Tensor, b: i64) -> Result<()> {
+    let n = a.size()[0];
+    for k in (0..n).step_by(b as usize) {
+        let kb = b.min(n - k);
+        let mut akk = a.narrow(0, k, kb).narrow(1, k, kb);
+        let (l, info) = akk.linalg_cholesky_ex(false, false);
+        let info = info.int64_value(&[]);
+        if info != 0 {
+            return Err(not_positive_definite(k + info));
+        }
+        akk.copy_(&l);
+        let rest = n - k - kb;
+        if rest == 0 {
+            break;
+        }
+        // The panel below the diagonal block: P ← P L_kkᵀ⁻¹.
+        let mut panel = a.narrow(0, k + kb, rest).narrow(1, k, kb);
+        let solved = l
+            .transpose(0, 1)
+            .linalg_solve_triangular(&panel, true, false, false);
+        panel.copy_(&solved);
+        drop(solved);
+        // The lower trailing matrix: A_jj.. ← A_jj.. − P_j.. P_jᵀ, one block column at a time.
+        for j in (0..rest).step_by(b as usize) {
+            let jb = b.min(rest - j);
+            let rows = panel.narrow(0, j, rest - j); // [rest - j, kb]
+            let cols = panel.narrow(0, j, jb); // [jb, kb]
+            let mut target = a.narrow(0, k + kb + j, rest - j).narrow(1, k + kb + j, jb);
+            let _ = target.g_sub_(&rows.matmul(&cols.transpose(0, 1)));
+        }
+    }
+    Ok(())
+}
+
+/// Solves L Lᵀ x = r for the lower factor `l` (`[n, n]`, as [`cholesky_in_place`] leaves
+/// it) by blocks, in `l`'s precision; `r` is `[n, c]`.
+fn cholesky_solve_blocked(l: &Tensor, r: &Tensor, b: i64) -> Tensor {
+    let n = l.size()[0];
+    let tri = |k: i64, kb: i64| l.narrow(0, k, kb).narrow(1, k, kb).tril(0);
+    // Forward: L z = r (z a fresh copy of r in L's precision, solved in place).
+    let z = r.to_kind(l.kind()).copy();
+    for k in (0..n).step_by(b as usize) {
+        let kb = b.min(n - k);
+        let mut zk = z.narrow(0, k, kb);
+        if k > 0 {
+            let _ = zk.g_sub_(
+                &l.narrow(0, k, kb)
+                    .narrow(1, 0, k)
+                    .matmul(&z.narrow(0, 0, k)),
+            );
+        }
+        let solved = tri(k, kb).linalg_solve_triangular(&zk, false, true, false);
+        zk.copy_(&solved);
+    }
+    // Backward: Lᵀ x = z.
+    let starts: Vec<i64> = (0..n).step_by(b as usize).collect();
+    for &k in starts.iter().rev() {
+        let kb = b.min(n - k);
+        let mut xk = z.narrow(0, k, kb);
+        let below = n - k - kb;
+        if below > 0 {
+            let lt = l.narrow(0, k + kb, below).narrow(1, k, kb).transpose(0, 1); // [kb, below]
+            let _ = xk.g_sub_(&lt.matmul(&z.narrow(0, k + kb, below)));
+        }
+        let solved = tri(k, kb)
+            .transpose(0, 1)
+            .linalg_solve_triangular(&xk, true, true, false);
+        xk.copy_(&solved);
+    }
+    z
+}
+
+/// The most refinement steps [`fit_f32_refined`] takes.
+pub const MAX_REFINEMENTS: usize = 12;
+
+/// What [`fit_f32_refined`] found besides the interpolant.
+#[derive(Debug)]
+pub struct Refined {
+    /// Refinement steps taken after the first f32 solve.
+    pub steps: usize,
+    /// The scores on the training points, `K α`, `[n, classes]` f64, for the α kept: the
+    /// one with the smallest residual.
+    pub train_scores: Tensor,
+}
+
+/// Solves K α = Y like [`fit`], with the kernel matrix in f32 factored in place and the
+/// solution refined in f64 (see the module's doc). Keeps the α with the smallest largest
+/// residual; stops at f64's own level (1e-12), when a step no longer halves the residual,
+/// or after [`MAX_REFINEMENTS`] steps.
+pub fn fit_f32_refined(
+    x: &Tensor,
+    labels: &Tensor,
+    classes: i64,
+    gamma: f64,
+) -> Result<(Interpolant, Refined)> {
+    let x = x.to_kind(Kind::Double);
+    let n = x.size()[0];
+    let y = labels
+        .to_kind(Kind::Int64)
+        .one_hot(classes)
+        .to_kind(Kind::Double)
+        .to_device(x.device()); // [n, classes]
+                                // The lower triangle of K, in f32, computed in f64 row blocks.
+    let mut k = Tensor::empty([n, n], (Kind::Float, x.device()));
+    for s in (0..n).step_by(FACTOR_BLOCK as usize) {
+        let sb = FACTOR_BLOCK.min(n - s);
+        let block = gaussian_kernel(&x.narrow(0, s, sb), &x.narrow(0, 0, s + sb), gamma);
+        k.narrow(0, s, sb).narrow(1, 0, s + sb).copy_(&block);
+    }
+    cholesky_in_place(&mut k)?;
+    let mut f = Interpolant {
+        alpha: cholesky_solve_blocked(&k, &y, FACTOR_BLOCK).to_kind(Kind::Double),
+        x,
+        gamma,
+    };
+    let mut best: Option<(f64, Tensor, Tensor)> = None; // (residual, alpha, scores)
+    let mut last = f64::INFINITY;
+    let mut steps = 0;
+    loop {
+        let scores = f.scores(&f.x);
+        let r = &y - &scores;
+        let worst = r.abs().max().double_value(&[]);
+        if !worst.is_finite() {
+            return Err(Error::Numerical(format!(
+                "the refined kernel solution diverged (residual {worst}): the kernel matrix is too ill-conditioned for an f32 factor; use the f64 solver on fewer points, or a larger gamma"
+            )));
+        }
+        if best.as_ref().is_none_or(|b| worst < b.0) {
+            best = Some((worst, f.alpha.copy(), scores));
+        }
+        if worst < 1e-12 || worst > 0.5 * last || steps == MAX_REFINEMENTS {
+            break;
+        }
+        last = worst;
+        let d = cholesky_solve_blocked(&k, &r, FACTOR_BLOCK).to_kind(Kind::Double);
+        f.alpha += d;
+        steps += 1;
+    }
+    let (_, alpha, train_scores) = best.expect("one residual at least");
+    f.alpha = alpha;
+    Ok((
+        f,
+        Refined {
+            steps,
+            train_scores,
+        },
+    ))
+}
+
+/// The fraction of rows of `scores` whose arg-max is not the label.
+pub fn error_of(scores: &Tensor, labels: &Tensor) -> f64 {
+    let pred = scores.argmax(-1, false);
+    1.0 - pred
+        .eq_tensor(&labels.to_device(pred.device()))
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
 impl Interpolant {
     /// Scores `[m, classes]` for points `[m, d]`, computed in blocks to bound memory.
     pub fn scores(&self, x: &Tensor) -> Tensor {
@@ -77,12 +358,7 @@ impl Interpolant {
 
     /// The fraction of points whose arg-max score is not their label.
     pub fn error(&self, x: &Tensor, labels: &Tensor) -> f64 {
-        let pred = self.scores(x).argmax(-1, false);
-        1.0 - pred
-            .eq_tensor(&labels.to_device(pred.device()))
-            .to_kind(Kind::Double)
-            .mean(Kind::Double)
-            .double_value(&[])
+        error_of(&self.scores(x), labels)
     }
 
     /// The largest |f(x_i) − y_i| over the training set: how exactly it interpolates.
@@ -148,6 +424,82 @@ mod tests {
     }
 
     #[test]
+    fn the_blocked_in_place_cholesky_and_solve_match_libtorch() {
+        tch::manual_seed(2);
+        // 7 blocks of 16 and a remainder of 5; an SPD matrix with a spread spectrum.
+        let n = 117;
+        let m = Tensor::randn([n, n], (Kind::Double, Device::Cpu));
+        let a = m.matmul(&m.transpose(0, 1)) + Tensor::eye(n, (Kind::Double, Device::Cpu));
+        let want = a.linalg_cholesky(false);
+        let mut l = a.copy();
+        cholesky_in_place_by(&mut l, 16).unwrap();
+        let diff = (l.tril(0) - &want).abs().max().double_value(&[]);
+        assert!(diff < 1e-10, "{diff}");
+        let r = Tensor::randn([n, 3], (Kind::Double, Device::Cpu));
+        let x = cholesky_solve_blocked(&l, &r, 16);
+        let back = (a.matmul(&x) - &r).abs().max().double_value(&[]);
+        assert!(back < 1e-8, "{back}");
+        // Not positive definite: the failing column is named (1-based, as LAPACK's info
+        // and the f64 solver's message count).
+        let mut bad = a.copy();
+        let _ = bad.get(50).get(50).fill_(-1.0);
+        let e = cholesky_in_place_by(&mut bad, 16).unwrap_err().to_string();
+        assert!(e.contains("failed at column 51"), "{e}");
+    }
+
+    #[test]
+    fn the_refined_f32_solve_interpolates_like_the_f64_one() {
+        tch::manual_seed(3);
+        let x = Tensor::rand([400, 20], (Kind::Double, Device::Cpu));
+        let labels = Tensor::randint(10, [400], (Kind::Int64, Device::Cpu));
+        let exact = fit(&x, &labels, 10, 0.05).unwrap();
+        let (refined, info) = fit_f32_refined(&x, &labels, 10, 0.05).unwrap();
+        assert!(info.steps >= 1, "f32 alone is not f64-exact here");
+        assert_eq!(refined.error(&x, &labels), 0.0);
+        let residual = refined.max_train_residual(&labels);
+        assert!(residual < 1e-9, "{residual}");
+        // The kept scores are the training scores of the kept α.
+        let again = (refined.scores(&x) - &info.train_scores)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(again < 1e-12, "{again}");
+        let tx = Tensor::rand([200, 20], (Kind::Double, Device::Cpu));
+        let gap = (refined.scores(&tx) - exact.scores(&tx))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(gap < 1e-6, "{gap}");
+        let norms = (refined.rkhs_norm(&labels), exact.rkhs_norm(&labels));
+        assert!((norms.0 - norms.1).abs() < 1e-6 * norms.1, "{norms:?}");
+    }
+
+    #[test]
+    fn the_solver_follows_the_memory_there_is() {
+        // 60,000 Fashion-MNIST images: 57.6 GB in f64, 14.4 GB in f32, each with 3.4 GB of
+        // blocks, data and headroom.
+        let gb = |s| memory_needed(s, 60_000, 784) as f64 / 1e9;
+        assert!(
+            gb(Solver::F64) > 57.0 && gb(Solver::F64) < 62.0,
+            "{}",
+            gb(Solver::F64)
+        );
+        assert!(gb(Solver::F32Refined) < 18.0, "{}", gb(Solver::F32Refined));
+        assert_eq!(
+            choose_solver(Solver::Auto, 100, 784, Device::Cpu).unwrap(),
+            Solver::F64
+        );
+        assert_eq!(
+            choose_solver(Solver::F32Refined, 100, 784, Device::Cpu).unwrap(),
+            Solver::F32Refined
+        );
+        let e = choose_solver(Solver::Auto, 10_000_000, 784, Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GiB is available"), "{e}");
+    }
+
+    #[test]
     fn kernel_matches_the_formula() {
         let a = Tensor::from_slice(&[0.0f64, 0.0, 1.0, 2.0]).view([2, 2]);
         let k = gaussian_kernel(&a, &a, 0.3);
@@ -174,6 +526,12 @@ pub struct KernelReport {
     pub test_error: f64,
     pub rkhs_norm: f64,
     pub seed: u64,
+    /// The solver used: `f64`, or `f32-refined` where f64 did not fit in memory.
+    #[serde(default)]
+    pub solver: Solver,
+    /// Refinement steps of the `f32-refined` solver.
+    #[serde(default)]
+    pub refinements: usize,
     pub wall_s: f64,
 }
 
@@ -190,6 +548,10 @@ pub struct KernelConfig {
     /// Bandwidth of k(x, x') = exp(-gamma |x - x'|^2).
     pub gamma: f64,
     pub seed: u64,
+    /// `auto` (f64 where it fits in memory, else f32 with refinement), `f64` or
+    /// `f32-refined`.
+    #[serde(default)]
+    pub solver: Solver,
 }
 
 impl Default for KernelConfig {
@@ -201,6 +563,7 @@ impl Default for KernelConfig {
             randomization: crate::randomize::Randomization::TrueLabels,
             gamma: DEFAULT_GAMMA,
             seed: 0,
+            solver: Solver::Auto,
         }
     }
 }
@@ -225,6 +588,7 @@ pub fn experiment(
         randomization,
         gamma,
         seed,
+        solver,
     } = *cfg;
     let start = std::time::Instant::now();
     if !(gamma > 0.0 && gamma.is_finite()) {
@@ -273,7 +637,18 @@ pub fn experiment(
         .to_kind(Kind::Double)
         .to_device(device);
     let y = r.train.labels.index_select(0, &idx).to_device(device);
-    let f = fit(&x, &y, kind.classes(), gamma)?;
+    let solver = choose_solver(solver, kept.len(), x.size()[1] as usize, device)?;
+    let (f, train_scores, refinements) = match solver {
+        Solver::F32Refined => {
+            let (f, info) = fit_f32_refined(&x, &y, kind.classes(), gamma)?;
+            (f, info.train_scores, info.steps)
+        }
+        Solver::F64 | Solver::Auto => {
+            let f = fit(&x, &y, kind.classes(), gamma)?;
+            let s = f.scores(&x);
+            (f, s, 0)
+        }
+    };
     let tx = r
         .test
         .images
@@ -288,11 +663,16 @@ pub fn experiment(
         conflicting,
         test_size,
         gamma,
-        train_error: f.error(&x, &y),
-        max_train_residual: f.max_train_residual(&y),
+        train_error: error_of(&train_scores, &y),
+        max_train_residual: (&train_scores - f.one_hot(&y))
+            .abs()
+            .max()
+            .double_value(&[]),
         test_error: f.error(&tx, &r.test.labels),
         rkhs_norm: f.rkhs_norm(&y),
         seed,
+        solver,
+        refinements,
         wall_s: start.elapsed().as_secs_f64(),
     })
 }
