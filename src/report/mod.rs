@@ -115,9 +115,8 @@ impl Unreadable {
     }
 }
 
-/// Reads every run directory under `dir/runs` (or `dir` itself). A run whose files are
-/// missing or corrupt is set aside as [`Unreadable`], naming the file; the others are kept.
-pub fn load_runs(dir: &Path) -> Result<(Vec<LoadedRun>, Vec<Unreadable>)> {
+/// The directories under `dir/runs` (or `dir` itself, when it has no `runs/`), sorted.
+pub(crate) fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {
     let root = if runs_dir(dir).is_dir() {
         runs_dir(dir)
     } else {
@@ -130,8 +129,14 @@ pub fn load_runs(dir: &Path) -> Result<(Vec<LoadedRun>, Vec<Unreadable>)> {
         .filter(|p| p.is_dir())
         .collect();
     paths.sort();
+    Ok(paths)
+}
+
+/// Reads every run directory under `dir/runs` (or `dir` itself). A run whose files are
+/// missing or corrupt is set aside as [`Unreadable`], naming the file; the others are kept.
+pub fn load_runs(dir: &Path) -> Result<(Vec<LoadedRun>, Vec<Unreadable>)> {
     let (mut runs, mut warnings) = (Vec::new(), Vec::new());
-    for dir in paths {
+    for dir in subdirectories(dir)? {
         if !dir.join("config.json").is_file() && !dir.join("summary.json").exists() {
             continue;
         }

@@ -43,19 +43,10 @@ fn copy_run(from: &Path, to: &Path) -> Result<()> {
 
 /// The run directories under a shard's results (`SHARD/runs/NAME`, or `SHARD/NAME`).
 fn shard_runs(shard: &Path) -> Result<Vec<PathBuf>> {
-    let root = if runs_dir(shard).is_dir() {
-        runs_dir(shard)
-    } else {
-        shard.to_path_buf()
-    };
-    let entries =
-        std::fs::read_dir(&root).map_err(|e| Error::io(&root, "cannot read directory", e))?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    Ok(super::subdirectories(shard)?
+        .into_iter()
         .filter(|p| p.join("config.json").is_file())
-        .collect();
-    dirs.sort();
-    Ok(dirs)
+        .collect())
 }
 
 /// Gathers the run directories of `shards` into `out/runs`, writes the report over all of
