@@ -33,7 +33,7 @@ pub struct Environment {
 impl Environment {
     /// The environment of a run on `device`, now.
     pub fn capture(device: Device) -> Environment {
-        let cpu = cpu_model();
+        let cpu = cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string());
         let gpu = match device {
             Device::Cuda(i) => nvidia_smi(i),
             _ => None,
@@ -61,7 +61,8 @@ impl Environment {
     }
 }
 
-fn commit() -> Option<String> {
+/// The commit built (see [`Environment::commit`]).
+pub fn commit() -> Option<String> {
     for var in ["RETHINK_COMMIT", "GITHUB_SHA"] {
         if let Ok(v) = std::env::var(var) {
             if !v.trim().is_empty() {
@@ -134,16 +135,14 @@ fn libtorch_version() -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+/// The CPU's model name from /proc/cpuinfo (None where there is none).
+pub fn cpu_model() -> Option<String> {
+    std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    })
 }
 
 fn cpu_capability() -> String {

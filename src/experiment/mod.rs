@@ -8,7 +8,7 @@ mod run;
 mod rundir;
 
 pub use crate::train::TrainConfig;
-pub use environment::{utc_now, Environment};
+pub use environment::{commit, cpu_model, utc_now, Environment};
 pub use presets::{Preset, Regularizers};
 pub use run::{run, run_with, summarize, RunOptions, RunRecord, Summary};
 pub use rundir::{write_atomic, RunDir, CHECKPOINT};

@@ -173,14 +173,7 @@ pub struct ReportSummary {
 }
 
 fn hardware() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
+    let cpu = experiment::cpu_model().unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -192,20 +185,35 @@ fn hardware() -> String {
     format!("{cpu}, {cores} logical cores{gpu}")
 }
 
-/// Writes `report.md`, the figures (SVG and PNG) and `summary.json` into `dir`.
-pub fn report(dir: &Path) -> Result<ReportSummary> {
+/// Refuses a run directory where a results directory is wanted: its summary.json is the
+/// run's own, and writing a report's there would destroy it.
+pub(crate) fn refuse_run_dir(dir: &Path) -> Result<()> {
     if dir.join("config.json").is_file() {
-        // Its summary.json is the run's own: writing the report's there would destroy it.
         return Err(Error::RunDir {
             path: dir.into(),
             what: "is a run directory (it has config.json), not a results directory; give the directory that holds runs/ or the run directories".into(),
         });
     }
+    Ok(())
+}
+
+/// Writes `report.md`, the figures (SVG and PNG) and `summary.json` into `dir`.
+pub fn report(dir: &Path) -> Result<ReportSummary> {
+    refuse_run_dir(dir)?;
     let (runs, unreadable) = load_runs(dir)?;
+    write_report(dir, &runs, &unreadable)
+}
+
+/// [`report`] on runs already read from `dir`.
+pub(crate) fn write_report(
+    dir: &Path,
+    runs: &[LoadedRun],
+    unreadable: &[Unreadable],
+) -> Result<ReportSummary> {
     let skipped: Vec<String> = unreadable.iter().map(Unreadable::warning).collect();
-    let a = analysis::analyze(&runs, &unreadable);
+    let a = analysis::analyze(runs, unreadable);
     let (figures, md1a, md1bc) = render::figures(dir, &a)?;
-    let md = render::markdown(dir, &a, &runs, &skipped, &hardware(), (&md1a, &md1bc));
+    let md = render::markdown(dir, &a, runs, &skipped, &hardware(), (&md1a, &md1bc));
     let per_run = runs
         .iter()
         .map(|r| {

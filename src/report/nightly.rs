@@ -3,7 +3,7 @@
 //! JSON line per run (and per judged claim) to a history file; `rethink history` draws each
 //! claim's measures over the nights with their bands; `rethink diff` compares two result
 //! sets run by run and names what moved beyond its band.
-use super::{analysis, figures, load_runs, report, runs_dir, LoadedRun, ReportSummary};
+use super::{analysis, figures, load_runs, runs_dir, LoadedRun, ReportSummary};
 use crate::claims::{quantize, Verdict};
 use crate::error::{Error, Result};
 use crate::experiment::{utc_now, Environment};
@@ -57,6 +57,7 @@ fn shard_runs(shard: &Path) -> Result<Vec<PathBuf>> {
 pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<Merged> {
     let runs = runs_dir(out);
     std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
+    super::refuse_run_dir(out)?;
     for shard in shards {
         check_shard(shard)?;
     }
@@ -87,9 +88,10 @@ pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<M
         }
         copied.push((shard.clone(), n));
     }
-    let report = report(out)?;
+    let (merged, unreadable) = load_runs(out)?;
+    let report = super::write_report(out, &merged, &unreadable)?;
     let history_lines = match history {
-        Some(h) => append_history(h, out, &report)?,
+        Some(h) => append_history(h, &merged, &report)?,
         None => 0,
     };
     Ok(Merged {
@@ -140,16 +142,15 @@ impl HistoryLine {
     }
 }
 
-/// Appends the night's lines for the results in `out` (its runs and `summary`) to
+/// Appends the night's lines for the merged `runs` and their report `summary` to
 /// `history`; returns how many. The commit is the runs' (all from one checkout), else this
 /// process's.
-fn append_history(history: &Path, out: &Path, summary: &ReportSummary) -> Result<usize> {
-    let (runs, _) = load_runs(out)?;
+fn append_history(history: &Path, runs: &[LoadedRun], summary: &ReportSummary) -> Result<usize> {
     let night = utc_now();
     let commit = runs
         .iter()
         .find_map(|r| r.summary.environment.as_ref()?.commit.clone())
-        .or_else(|| Environment::capture(tch::Device::Cpu).commit);
+        .or_else(crate::experiment::commit);
     let mut lines: Vec<HistoryLine> = runs
         .iter()
         .map(|r| {
