@@ -60,3 +60,64 @@ fn a_finished_run_of_the_same_experiment_is_reused_and_any_other_is_retrained() 
         cache_key(&e.clone(), Device::Cpu)
     );
 }
+
+/// Two experiments small enough to train in a second, distinct by seed.
+fn probe_experiments() -> [Experiment; 2] {
+    let mut e = Experiment::preset("fashion-cpu-random-labels").unwrap();
+    e.train_size = Some(32);
+    e.test_size = Some(32);
+    e.train.max_epochs = 2;
+    let mut other = e.clone();
+    other.train.seed = 1;
+    [e, other]
+}
+
+/// Not a test of its own: the process that `concurrent_tests_train_each_distinct_run_once`
+/// starts twice, which asks the cache in `RETHINK_RUN_CACHE` for the probe runs, one of
+/// them twice.
+#[test]
+#[ignore = "started by concurrent_tests_train_each_distinct_run_once"]
+fn cache_probe_process() {
+    let [a, b] = probe_experiments();
+    for e in [&a, &b, &a] {
+        run_cached(e).unwrap();
+    }
+}
+
+/// As under `cargo nextest run`, where each test is its own process: two processes that
+/// need the same runs at the same moment train each distinct run once (one waits for the
+/// other's lock, then reads its finished run), and the training log says so. The whole
+/// suite's log is `run-cache/trained.log` under the target directory's tmp folder.
+#[test]
+fn concurrent_tests_train_each_distinct_run_once() {
+    require_fashion();
+    let tmp = tempdir();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "run_cache::cache_probe_process", "--ignored"])
+                .env("RETHINK_RUN_CACHE", tmp.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("1 passed"), "the probe did not run: {text}");
+    }
+    // 2 processes asked for 3 runs each, 6 requests of 2 distinct experiments.
+    assert_eq!(trainings(tmp.path()), (2, 2));
+    for e in probe_experiments() {
+        let dir = tmp.path().join(cache_key(&e, Device::Cpu));
+        assert!(RunDir::finished_run(&dir, &e).is_some(), "{}", e.name);
+    }
+}

@@ -90,9 +90,37 @@ pub fn train_once(dir: &Path, lock: &Path, exp: &Experiment, device: Device) -> 
     if device == Device::Cpu {
         tch::set_num_threads(THREADS);
     }
-    RunDir::for_run(dir, exp)?
+    let rec = RunDir::for_run(dir, exp)?
         .train(exp, device, None, &mut |_| {})
-        .with_context(|| format!("running {}", exp.name))
+        .with_context(|| format!("running {}", exp.name))?;
+    log_training(dir, exp)?;
+    Ok(rec)
+}
+
+/// The cache's training log: one line per run trained (not reused), `KEY NAME`, appended
+/// beside the run directories while the run's lock is held. A suite that trains each
+/// distinct experiment once has as many lines as distinct keys.
+pub const TRAINED_LOG: &str = "trained.log";
+
+fn log_training(dir: &Path, exp: &Experiment) -> Result<()> {
+    use std::io::Write;
+    let parent = dir.parent().context("a run directory has a parent")?;
+    let key = dir.file_name().context("a run directory has a name")?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(parent.join(TRAINED_LOG))?;
+    // One write of one line: appends from concurrent processes do not interleave.
+    log.write_all(format!("{} {}\n", key.to_string_lossy(), exp.name).as_bytes())?;
+    Ok(())
+}
+
+/// The training log of the cache in `cache`: (lines, distinct keys).
+pub fn trainings(cache: &Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(cache.join(TRAINED_LOG)).unwrap_or_default();
+    let keys: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split(' ').next()).collect();
+    (text.lines().count(), keys.len())
 }
 
 /// Runs a preset, changed by `tweak` (through the cache).
