@@ -65,11 +65,14 @@ nightly-smoke: setup
 	  scripts/nightly.sh shard 1 2 && scripts/nightly.sh shard 2 2 && \
 	  scripts/nightly.sh merge && scripts/nightly-smoke-check.sh $(SMOKE_OUT)
 
-# One libtorch thread, as the claim tests and the calibration of golden/cpu-bands.json: on
-# one machine the report then judges exactly the numbers the tests judge.
+# One libtorch thread per run, as the claim tests and the calibrations: on one machine the
+# report then judges exactly the numbers the tests judge. JOBS runs at once (one per core),
+# over SEEDS seeds (0..SEEDS-1; the report gives medians, ranges and verdict counts).
+JOBS ?= 2
+SEEDS ?= 1
 reproduce: setup
 	cargo build --release
-	./target/release/rethink --threads 1 reproduce --scale cpu --out $(OUT)
+	./target/release/rethink --threads 1 reproduce --scale cpu --jobs $(JOBS) --seeds $(SEEDS) --out $(OUT)
 
 # Criterion benchmarks (images/s per model, data pipeline, randomizations).
 bench: libtorch

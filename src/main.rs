@@ -1,5 +1,5 @@
 //! The `rethink` command line: it parses arguments into library calls and shows progress.
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rethink::data::{self, DatasetKind};
@@ -87,8 +87,9 @@ enum Command {
 
 #[derive(Args)]
 struct ReproduceArgs {
-    /// cpu: Fashion-MNIST subsets, about 10 minutes on 2 cores; gpu: full data sets, every
-    /// model; smoke: the nightly's Fashion-MNIST claims in miniature, a few minutes on CPU.
+    /// cpu: Fashion-MNIST subsets (the MLP, AlexNet, and the seed's grid of AlexNet and
+    /// ResNet18); grid: the seed's grid alone; gpu: full data sets, every model; smoke: the
+    /// nightly's Fashion-MNIST claims in miniature, a few minutes on CPU.
     #[arg(long, default_value = "cpu")]
     scale: Scale,
     #[arg(long, default_value = "out")]
@@ -102,8 +103,34 @@ struct ReproduceArgs {
     #[arg(long)]
     list: bool,
     /// Run every experiment of the suite with this seed instead of its preset's (0).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
+    /// Run every experiment of the suite over seeds 0..N-1 (seed 0 in runs/NAME, seed K in
+    /// runs/NAME-seedK); the report gives medians and ranges over seeds and counts each
+    /// claim's verdicts. Finished runs are reused, so --seeds 3 after a plain reproduce
+    /// trains only seeds 1 and 2.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Train this many runs at once, each job in its own process (with `--threads 1`, each
+    /// run's numbers are the ones it gives alone); the report is written once all finish.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: u64,
+    /// Internal, for --jobs: train only the suite's runs K, K+N, K+2N... and write no report.
+    #[arg(long, hide = true, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+}
+
+/// `K/N` with K < N.
+fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N")?;
+    let (k, n): (usize, usize) = (
+        k.parse().map_err(|_| "K is not a number")?,
+        n.parse().map_err(|_| "N is not a number")?,
+    );
+    if k >= n {
+        return Err(format!("shard {k} of {n} does not exist"));
+    }
+    Ok((k, n))
 }
 
 #[derive(Args)]
@@ -212,6 +239,10 @@ struct RunArgs {
     weight_decay: Option<f64>,
     #[arg(long)]
     dropout: Option<f64>,
+    /// How parameters start: tch (tch's layer defaults, the presets') or pytorch (PyTorch's
+    /// nn.Linear, nn.Conv2d and nn.BatchNorm2d defaults).
+    #[arg(long)]
+    init: Option<rethink::models::Init>,
     /// Random crop and horizontal flip.
     #[arg(long)]
     augment: bool,
@@ -272,6 +303,7 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         train.lr = a.lr,
         train.weight_decay = a.weight_decay,
         dropout = a.dropout,
+        init = a.init,
         train.seed = a.seed
     );
     if a.train_size.is_some() {
@@ -309,6 +341,7 @@ fn changes_the_experiment(a: &RunArgs) -> bool {
         || a.lr.is_some()
         || a.weight_decay.is_some()
         || a.dropout.is_some()
+        || a.init.is_some()
         || a.seed.is_some()
         || a.augment
         || a.channels_last
@@ -485,13 +518,14 @@ fn data_cmd(action: DataAction) -> Result<()> {
     Ok(())
 }
 
-fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
+fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     let mut suite = Experiment::suite(a.scale);
     if let Some(seed) = a.seed {
         for e in &mut suite {
             e.train.seed = seed;
         }
     }
+    suite = report::over_seeds(&suite, a.seeds);
     if a.list {
         for e in &suite {
             println!("{}", e.name);
@@ -499,7 +533,18 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
         return Ok(());
     }
     let device = train::parse_device(&a.device)?;
-    let multi = MultiProgress::new();
+    if a.jobs > 1 && a.shard.is_none() {
+        return reproduce_in_jobs(&a, threads);
+    }
+    if let Some((k, n)) = a.shard {
+        suite = report::shard(suite, k, n);
+    }
+    // A job of --jobs logs plain lines: several jobs share the terminal.
+    let multi = if a.shard.is_some() {
+        MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+    } else {
+        MultiProgress::new()
+    };
     let overall = multi.add(ProgressBar::new(suite.len() as u64));
     overall.set_style(
         ProgressStyle::with_template("suite [{bar:30}] run {pos}/{len} ({elapsed}) {msg}")
@@ -572,6 +617,56 @@ fn reproduce_cmd(a: ReproduceArgs) -> Result<()> {
     current.finish_and_clear();
     if skipped > 0 {
         println!("{skipped} run(s) were already complete and were not redone");
+    }
+    if a.shard.is_some() {
+        return Ok(());
+    }
+    report_cmd(&a.out)
+}
+
+/// `reproduce --jobs N`: N processes of this binary, each training every Nth run of the
+/// suite into the same `OUT/runs`, then one report over all of them.
+fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
+    let exe = std::env::current_exe().context("finding this binary to start the jobs")?;
+    let mut jobs = Vec::new();
+    for k in 0..a.jobs {
+        let mut c = std::process::Command::new(&exe);
+        if let Some(t) = threads {
+            c.args(["--threads", &t.to_string()]);
+        }
+        c.args([
+            "reproduce",
+            "--scale",
+            a.scale.name(),
+            "--device",
+            &a.device,
+        ])
+        .arg("--out")
+        .arg(&a.out)
+        .args(["--shard", &format!("{k}/{}", a.jobs)]);
+        if a.seeds > 1 {
+            c.args(["--seeds", &a.seeds.to_string()]);
+        }
+        if let Some(s) = a.seed {
+            c.args(["--seed", &s.to_string()]);
+        }
+        if let Some(d) = &a.data_dir {
+            c.arg("--data-dir").arg(d);
+        }
+        jobs.push(c.spawn().context("starting a reproduce job")?);
+    }
+    let mut failed = Vec::new();
+    for (k, mut job) in jobs.into_iter().enumerate() {
+        if !job.wait().context("waiting for a reproduce job")?.success() {
+            failed.push(k.to_string());
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "reproduce: job {} of {} failed (its error is above); run the same command again to resume",
+            failed.join(", "),
+            a.jobs
+        );
     }
     report_cmd(&a.out)
 }
@@ -734,7 +829,7 @@ fn main() {
         Command::Run(a) => run(*a),
         Command::Models { json } => models_cmd(json),
         Command::Data { action } => data_cmd(action),
-        Command::Reproduce(a) => reproduce_cmd(a),
+        Command::Reproduce(a) => reproduce_cmd(a, cli.threads),
         Command::Report { dir } => report_cmd(&dir),
         Command::Claims { scale, quiet } => {
             for c in rethink::claims::all().filter(|c| scale.is_none_or(|s| c.scale == s)) {

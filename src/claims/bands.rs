@@ -17,6 +17,11 @@ const GPU_BANDS: &str = include_str!("../../golden/gpu-bands.json");
 pub const SMOKE_BANDS_FILE: &str = "golden/smoke-bands.json";
 const SMOKE_BANDS: &str = include_str!("../../golden/smoke-bands.json");
 
+/// The grid-scale bands file (the seed's AlexNet/ResNet18 grid, calibrated on CPU),
+/// compiled in.
+pub const GRID_BANDS_FILE: &str = "golden/grid-bands.json";
+const GRID_BANDS: &str = include_str!("../../golden/grid-bands.json");
+
 /// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +174,23 @@ bands! {
     }
 }
 
+bands! {
+    /// Every grid-scale band, by name (golden/grid-bands.json): the seed's grid of AlexNet
+    /// and ResNet18 × randomizations × regularizers on 128 Fashion-MNIST images.
+    GridBands {
+        /// A memorized training set: train accuracy reaches the presets' target of 1.0.
+        train_acc_fit,
+        /// AlexNet on true labels: test accuracy far above chance.
+        alexnet_true_labels_test_acc,
+        /// ResNet18 on true labels: test accuracy far above chance.
+        resnet18_true_labels_test_acc,
+        /// Random labels: test accuracy's distance from chance (0.1), in binomial sigmas.
+        chance_sigmas,
+        /// True labels, one net: test accuracy with weight decay (or dropout) minus without.
+        regularization_gap,
+    }
+}
+
 /// A bands file: the bands and the calibration they come from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,6 +260,13 @@ pub fn smoke() -> Result<&'static GpuBands> {
     load(&BANDS, SMOKE_BANDS_FILE, SMOKE_BANDS)
 }
 
+/// The grid-scale bands (the seed's grid at CPU scale), read once from the copy compiled
+/// in.
+pub fn grid() -> Result<&'static GridBands> {
+    static BANDS: OnceLock<std::result::Result<GridBands, String>> = OnceLock::new();
+    load(&BANDS, GRID_BANDS_FILE, GRID_BANDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +280,9 @@ mod tests {
             assert!(g.all().iter().all(|b| !b.name.is_empty()));
             assert_eq!(g.test_acc_vs_paper.name, "test_acc_vs_paper");
         }
+        let g = grid().unwrap();
+        assert!(g.all().iter().all(|b| !b.name.is_empty()));
+        assert_eq!(g.regularization_gap.name, "regularization_gap");
     }
 
     #[test]

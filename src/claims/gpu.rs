@@ -185,9 +185,9 @@ pub fn nightly(id: &str, scale: Scale) -> Result<&'static Claim> {
                     ),
                 )
             }),
-        Scale::Cpu => Err(Error::config(
+        Scale::Cpu | Scale::Grid => Err(Error::config(
             "claim",
-            format!("the nightly runs at gpu or smoke scale, not cpu ({id})"),
+            format!("the nightly runs at gpu or smoke scale, not {scale} ({id})"),
         )),
     }
 }

@@ -8,6 +8,8 @@
 //! - full scale: `{fashion,cifar10}-MODEL[-REGULARIZERS]-RANDOMIZATION`, the whole data set;
 //! - smoke scale: `fashion-smoke-{alexnet,resnet18}[-REGULARIZERS]-RANDOMIZATION`, the
 //!   full-scale setup on a few dozen images (the nightly in miniature, on CPU);
+//! - grid scale: `fashion-grid-{alexnet,resnet18}[-weight-decay|-dropout]-RANDOMIZATION`,
+//!   the seed's grid (both nets on the same 128 Fashion-MNIST images, on CPU);
 //!
 //! where REGULARIZERS is any of `augment`, `weight-decay`, `dropout` in that order, or
 //! `regularized` for all three, and RANDOMIZATION is `true-labels`, `random-labels`,
@@ -16,7 +18,7 @@ use super::{Experiment, Scale, TrainConfig};
 use crate::data::transform::Normalization;
 use crate::data::DatasetKind;
 use crate::error::{Error, Result};
-use crate::models::ModelKind;
+use crate::models::{Init, ModelKind};
 use crate::randomize::Randomization;
 use crate::train::{Preprocess, Schedule};
 use std::fmt;
@@ -63,6 +65,28 @@ pub struct Preset {
 const CPU_MODELS: [ModelKind; 2] = [ModelKind::Mlp1x512, ModelKind::Alexnet];
 /// The smoke-scale models: the nightly's models on Fashion-MNIST.
 const SMOKE_MODELS: [ModelKind; 2] = [ModelKind::Alexnet, ModelKind::Resnet18];
+/// The seed's models, in the grid's order.
+pub const GRID_MODELS: [ModelKind; 2] = [ModelKind::Alexnet, ModelKind::Resnet18];
+/// The grid's randomizations (the seed's randomization tests).
+pub const GRID_RANDOMIZATIONS: [Randomization; 3] = [
+    Randomization::TrueLabels,
+    Randomization::RandomLabels,
+    Randomization::RandomPixels,
+];
+/// The grid's regularizer settings: none, weight decay alone, dropout alone.
+pub const GRID_REGULARIZERS: [Regularizers; 3] = [
+    Regularizers::NONE,
+    Regularizers {
+        augment: false,
+        weight_decay: true,
+        dropout: false,
+    },
+    Regularizers {
+        augment: false,
+        weight_decay: false,
+        dropout: true,
+    },
+];
 
 fn dataset_slug(d: DatasetKind) -> &'static str {
     match d {
@@ -97,6 +121,7 @@ impl fmt::Display for Preset {
             }
             Scale::Gpu => write!(f, "-{}", self.model)?,
             Scale::Smoke => write!(f, "-smoke-{}", self.model)?,
+            Scale::Grid => write!(f, "-grid-{}", self.model)?,
         }
         let r = self.regularizers;
         if r == Regularizers::ALL {
@@ -141,9 +166,12 @@ impl std::str::FromStr for Preset {
                 None => (Scale::Cpu, ModelKind::Mlp1x512, rest),
             }
         } else {
-            let (scale, rest) = match rest.strip_prefix("smoke-") {
-                Some(rest) => (Scale::Smoke, rest),
-                None => (Scale::Gpu, rest),
+            let (scale, rest) = if let Some(rest) = rest.strip_prefix("smoke-") {
+                (Scale::Smoke, rest)
+            } else if let Some(rest) = rest.strip_prefix("grid-") {
+                (Scale::Grid, rest)
+            } else {
+                (Scale::Gpu, rest)
             };
             // The longest model name first: "inception-nobn-..." also starts "inception-".
             let mut models = ModelKind::ALL;
@@ -222,7 +250,7 @@ impl Preset {
     /// The setups that have a preset: CPU scale is Fashion-MNIST with the MLP or AlexNet,
     /// and AlexNet without regularizers (that is what is calibrated); full scale is
     /// Fashion-MNIST or CIFAR-10; smoke scale is the nightly's Fashion-MNIST models
-    /// without augmentation.
+    /// without augmentation; grid scale is the seed's grid ([`grid_presets`]).
     fn check(&self) -> Result<()> {
         let ok = match self.scale {
             Scale::Cpu => {
@@ -235,6 +263,12 @@ impl Preset {
                 self.dataset == DatasetKind::FashionMnist
                     && SMOKE_MODELS.contains(&self.model)
                     && !self.regularizers.augment
+            }
+            Scale::Grid => {
+                self.dataset == DatasetKind::FashionMnist
+                    && GRID_MODELS.contains(&self.model)
+                    && GRID_REGULARIZERS.contains(&self.regularizers)
+                    && GRID_RANDOMIZATIONS.contains(&self.randomization)
             }
         };
         if ok {
@@ -253,21 +287,26 @@ impl Preset {
             Scale::Cpu => cpu_base(self.model, self.randomization),
             Scale::Gpu => paper(self.dataset, self.model, self.randomization),
             Scale::Smoke => smoke(self.model, self.randomization),
+            Scale::Grid => grid(self.model, self.randomization),
         };
         let r = self.regularizers;
         if r.weight_decay {
             e.train.weight_decay = 5e-4;
         }
         if r.dropout {
-            // 0.2 at CPU scale, the rate the CPU bands were calibrated with; 0.5 at full
-            // (and smoke) scale, AlexNet's classic rate.
+            // 0.2 at CPU (and grid) scale, the rate the CPU bands were calibrated with (at
+            // 0.5, AlexNet took 121 epochs to fit the grid's true labels, against 57-71 at
+            // 0.2); 0.5 at full (and smoke) scale, AlexNet's classic rate.
             e.dropout = match self.scale {
-                Scale::Cpu => 0.2,
+                Scale::Cpu | Scale::Grid => 0.2,
                 Scale::Gpu | Scale::Smoke => 0.5,
             };
         }
         if r.augment {
             e.train.augment = true;
+        }
+        if self.scale == Scale::Grid && r.any() {
+            e.train.max_epochs = GRID_REGULARIZED_MAX_EPOCHS;
         }
         if self.scale == Scale::Cpu && r.any() {
             // Regularized runs memorize more slowly: 1,000 epochs.
@@ -310,6 +349,7 @@ fn cpu_base(model: ModelKind, randomization: Randomization) -> Experiment {
             augment_pad: 2,
         },
         dropout: 0.0,
+        init: Init::Tch,
         deterministic: false,
         train: TrainConfig {
             batch_size: 128,
@@ -358,6 +398,7 @@ fn paper(dataset: DatasetKind, model: ModelKind, randomization: Randomization) -
         randomization,
         preprocess: paper_preprocess(dataset),
         dropout: 0.0,
+        init: Init::Tch,
         deterministic: false,
         train: TrainConfig {
             batch_size: 128,
@@ -411,6 +452,26 @@ fn smoke(model: ModelKind, randomization: Randomization) -> Experiment {
     e.train.max_epochs = 100;
     e.train.schedule = Schedule::PAPER;
     e.train.target_train_acc = Some(1.0);
+    e
+}
+
+/// The grid's budget with a regularizer on: dropout slows memorization most.
+const GRID_REGULARIZED_MAX_EPOCHS: usize = 600;
+
+/// The seed's grid at CPU scale: AlexNet and ResNet18 (its CIFAR form; dropout, when on,
+/// before its final linear layer) on the same first 128 real Fashion-MNIST training images
+/// and 300 test images, pixels in [0, 1], SGD momentum 0.9 at a constant learning rate
+/// 0.005 in batches of 32 (four steps per epoch), stopping at 100% train accuracy, up to
+/// 300 epochs (600 with a regularizer). One setup for both nets, so that their test
+/// accuracies compare; sized so that a ResNet18 run takes about a minute on one core. The
+/// sizes and budgets are measured in golden/grid-bands.json (`choices.grid`).
+fn grid(model: ModelKind, randomization: Randomization) -> Experiment {
+    let mut e = cpu_base(model, randomization);
+    e.train_size = Some(128);
+    e.test_size = Some(300);
+    e.train.batch_size = 32;
+    e.train.lr = 0.005;
+    e.train.max_epochs = 300;
     e
 }
 
@@ -482,6 +543,30 @@ pub fn listed() -> Vec<Preset> {
             });
         }
     }
+    out.extend(grid_presets());
+    out
+}
+
+/// The seed's grid, model by model: each randomization unregularized, then true and random
+/// labels with weight decay, then with dropout.
+pub fn grid_presets() -> Vec<Preset> {
+    let mut out = Vec::new();
+    for model in GRID_MODELS {
+        for regularizers in GRID_REGULARIZERS {
+            for randomization in GRID_RANDOMIZATIONS {
+                if regularizers.any() && randomization == Randomization::RandomPixels {
+                    continue;
+                }
+                out.push(Preset {
+                    scale: Scale::Grid,
+                    dataset: DatasetKind::FashionMnist,
+                    model,
+                    regularizers,
+                    randomization,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -520,6 +605,8 @@ pub fn suite(scale: Scale) -> Vec<Preset> {
                     out.push(Preset::cpu(r).with(regs));
                 }
             }
+            // The seed's grid: AlexNet and ResNet18 at CPU scale.
+            out.extend(grid_presets());
         }
         Scale::Gpu => {
             let cifar = |m, r| Preset::full(DatasetKind::Cifar10, m, r);
@@ -582,6 +669,7 @@ pub fn suite(scale: Scale) -> Vec<Preset> {
                 }
             }
         }
+        Scale::Grid => out = grid_presets(),
         Scale::Smoke => {
             // What the smoke claims read, in their order.
             for claim in crate::claims::smoke() {

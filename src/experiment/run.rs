@@ -126,6 +126,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
     let (channels, side) = prepared.input_shape();
     let vs = nn::VarStore::new(device);
     let model = models::build(&vs.root(), exp.model, &exp.model_config(channels, side))?;
+    models::initialize(&vs, exp.init)?;
     if exp.train.channels_last {
         models::use_channels_last(&vs);
     }

@@ -2,11 +2,13 @@
 //! pinned by their exact parameter counts on 3×28×28 inputs.
 pub mod alexnet;
 pub mod inception;
+pub mod init;
 pub mod lrn;
 pub mod mlp;
 pub mod resnet;
 
 use crate::error::{Error, Result};
+pub use init::{initialize, Init};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
@@ -220,6 +222,44 @@ mod tests {
         assert_eq!(count(ModelKind::Inception, 3, 28), 1_649_402);
         assert_eq!(count(ModelKind::InceptionNobn, 3, 28), 1_649_402);
         assert_eq!(count(ModelKind::Resnet18, 3, 32), 11_173_962);
+    }
+
+    /// The seed's grid runs ResNet18 on Fashion-MNIST's 1×28×28: only the stem's 3×3
+    /// convolution sees the input channels (64 × 2 × 9 = 1,152 fewer weights), and global
+    /// average pooling makes the count independent of the image size.
+    #[test]
+    fn resnet18_on_fashion_mnist_has_11_172_810_parameters() {
+        assert_eq!(count(ModelKind::Resnet18, 1, 28), 11_172_810);
+        assert_eq!(
+            count(ModelKind::Resnet18, 3, 32) - count(ModelKind::Resnet18, 1, 28),
+            1_152
+        );
+    }
+
+    /// ResNet18's dropout (the grid's `-dropout` presets) sits before its final linear
+    /// layer: with rate 0.9999 in train mode the logits are the final
+    /// layer's bias alone for almost every example, and in eval mode dropout is off.
+    #[test]
+    fn resnet18_dropout_is_before_the_final_linear_layer() {
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = Config {
+            dropout: 0.9999,
+            ..Config::new(1, 28, 10)
+        };
+        let m = build(&vs.root(), ModelKind::Resnet18, &cfg).unwrap();
+        let x = Tensor::randn([8, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let bias = vs.variables()["fc.bias"].shallow_clone();
+        let dropped = tch::no_grad(|| m.forward_t(&x, true));
+        let rows_equal_bias = (0..8)
+            .filter(|&i| dropped.get(i).allclose(&bias, 0.0, 0.0, false))
+            .count();
+        assert!(
+            rows_equal_bias >= 6,
+            "{rows_equal_bias} of 8 rows are the bias alone"
+        );
+        let kept = tch::no_grad(|| m.forward_t(&x, false));
+        assert!(!kept.get(0).allclose(&bias, 1e-3, 1e-3, false));
     }
 
     #[test]

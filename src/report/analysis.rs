@@ -62,10 +62,72 @@ pub struct TableRow {
     pub paper: Option<(f64, f64)>,
 }
 
+/// The median and range of a number over seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for no values; the median of an even count is the mean of the middle two.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
+    }
+}
+
+/// One cell of the seed's grid (model × randomization × regularizer), over the seeds
+/// found among the runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridCell {
+    /// The grid preset.
+    pub preset: String,
+    pub model: String,
+    pub randomization: String,
+    /// `none`, `weight decay` or `dropout`.
+    pub regularizer: String,
+    pub seeds: Vec<u64>,
+    pub train_acc: Spread,
+    pub test_acc: Spread,
+    /// Over the seeds whose run fitted; `None` when none did.
+    pub epochs_to_fit: Option<Spread>,
+    /// How many of the seeds' runs fitted (reached their target train accuracy).
+    pub fitted: usize,
+}
+
+/// A claim's verdicts over the seeds it was judged on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tally {
+    pub claim: String,
+    pub holds: usize,
+    pub fails: usize,
+    pub incomplete: usize,
+}
+
 /// Everything the report shows, computed from the runs alone.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub judged: Vec<Judged>,
+    /// Each judged claim's verdicts counted over seeds, in registry order.
+    pub tallies: Vec<Tally>,
+    /// The seed's grid, cell by cell, where its runs are present.
+    pub grid: Vec<GridCell>,
     pub fig1a: Vec<Fig1a>,
     /// Fig. 1b: epochs to fit relative to P = 0, against P.
     pub fig1b: Vec<Series>,
@@ -148,6 +210,78 @@ pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
         }
     }
     out
+}
+
+/// Each judged claim's verdicts counted over seeds, in the order of `judged`.
+pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
+    let mut out: Vec<Tally> = Vec::new();
+    for j in judged {
+        let i = match out.iter().position(|t| t.claim == j.claim) {
+            Some(i) => i,
+            None => {
+                out.push(Tally {
+                    claim: j.claim.clone(),
+                    holds: 0,
+                    fails: 0,
+                    incomplete: 0,
+                });
+                out.len() - 1
+            }
+        };
+        match j.status() {
+            "holds" => out[i].holds += 1,
+            "does not hold" => out[i].fails += 1,
+            _ => out[i].incomplete += 1,
+        }
+    }
+    out
+}
+
+/// The seed's grid: every grid preset with at least one run (any seed) among `runs`.
+pub fn grid(runs: &[LoadedRun]) -> Vec<GridCell> {
+    crate::experiment::presets::grid_presets()
+        .into_iter()
+        .filter_map(|p| {
+            let want = p.experiment();
+            let found: Vec<&LoadedRun> = runs
+                .iter()
+                .filter(|r| {
+                    let mut w = want.clone();
+                    w.train.seed = r.exp.train.seed;
+                    same_setup(&r.exp, &w)
+                })
+                .collect();
+            if found.is_empty() {
+                return None;
+            }
+            let pick =
+                |f: fn(&LoadedRun) -> f64| -> Vec<f64> { found.iter().map(|r| f(r)).collect() };
+            let fits: Vec<f64> = found
+                .iter()
+                .filter(|r| r.summary.status == crate::train::Stop::TargetReached)
+                .filter_map(|r| r.summary.epochs_to_fit.map(|e| e as f64))
+                .collect();
+            let regs = p.regularizers;
+            Some(GridCell {
+                preset: p.to_string(),
+                model: p.model.to_string(),
+                randomization: p.randomization.to_string(),
+                regularizer: if regs.weight_decay {
+                    "weight decay"
+                } else if regs.dropout {
+                    "dropout"
+                } else {
+                    "none"
+                }
+                .into(),
+                seeds: found.iter().map(|r| r.exp.train.seed).collect(),
+                train_acc: Spread::of(&pick(|r| r.summary.final_train_acc))?,
+                test_acc: Spread::of(&pick(|r| r.summary.final_test_acc))?,
+                epochs_to_fit: Spread::of(&fits),
+                fitted: fits.len(),
+            })
+        })
+        .collect()
 }
 
 /// The corruption level a randomization amounts to, for Fig. 1b/1c.
@@ -327,8 +461,11 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
         key(a).cmp(&key(b))
     });
 
+    let judged = judge(runs, unreadable);
     Analysis {
-        judged: judge(runs, unreadable),
+        tallies: tallies(&judged),
+        grid: grid(runs),
+        judged,
         fig1a,
         fig1b,
         fig1c,
@@ -396,6 +533,52 @@ mod tests {
         assert_eq!(a.fig1c[0].points.len(), 7);
         // No paper numbers beside Fashion-MNIST runs.
         assert!(!a.table.is_empty() && a.table.iter().all(|t| t.paper.is_none()));
+    }
+
+    #[test]
+    fn the_seeds_grid_gives_medians_ranges_and_verdict_counts_over_seeds() {
+        // Random labels on both nets, seeds 0-2; seed 2's ResNet18 run lands far from chance.
+        let mut runs = Vec::new();
+        for seed in 0..3u64 {
+            for (p, test) in [
+                (
+                    "fashion-grid-alexnet-random-labels",
+                    0.08 + 0.01 * seed as f64,
+                ),
+                (
+                    "fashion-grid-resnet18-random-labels",
+                    if seed == 2 { 0.5 } else { 0.1 },
+                ),
+            ] {
+                let mut r = loaded(p, 20 + seed as usize, test);
+                r.exp.train.seed = seed;
+                runs.push(r);
+            }
+        }
+        let a = analyze(&runs, &[]);
+        assert_eq!(a.grid.len(), 2, "{:?}", a.grid);
+        let alexnet = &a.grid[0];
+        assert_eq!(alexnet.preset, "fashion-grid-alexnet-random-labels");
+        assert_eq!(alexnet.seeds, [0, 1, 2]);
+        assert_eq!(alexnet.fitted, 3);
+        let t = alexnet.test_acc;
+        assert!(
+            (t.median - 0.09).abs() < 1e-12
+                && (t.min - 0.08).abs() < 1e-12
+                && (t.max - 0.10).abs() < 1e-12,
+            "{t:?}"
+        );
+        assert_eq!(alexnet.epochs_to_fit.unwrap().min, 120.0);
+        let tally = a
+            .tallies
+            .iter()
+            .find(|t| t.claim == "grid-fits-random-labels")
+            .unwrap();
+        assert_eq!((tally.holds, tally.fails, tally.incomplete), (2, 1, 0));
+        // A claim with none of its runs present is not counted at all.
+        assert!(!a.tallies.iter().any(|t| t.claim == "grid-fits-true-labels"));
+        assert_eq!(Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap().median, 2.5);
+        assert!(Spread::of(&[]).is_none());
     }
 
     #[test]

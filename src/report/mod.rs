@@ -43,6 +43,37 @@ pub fn runs_dir(out: &Path) -> PathBuf {
     out.join("runs")
 }
 
+/// `suite` over seeds 0..`seeds`: seed 0 as it is (the presets' seed), seed K renamed
+/// `NAME-seedK` (its run directory), seed by seed. With `seeds` 1, `suite` itself.
+pub fn over_seeds(suite: &[Experiment], seeds: u64) -> Vec<Experiment> {
+    if seeds <= 1 {
+        return suite.to_vec();
+    }
+    (0..seeds)
+        .flat_map(|k| {
+            suite.iter().map(move |e| {
+                let mut e = e.clone();
+                e.train.seed = k;
+                if k > 0 {
+                    e.name = format!("{}-seed{k}", e.name);
+                }
+                e
+            })
+        })
+        .collect()
+}
+
+/// The runs `k`, `k + n`, `k + 2n`... of `suite`: job `k` of `rethink reproduce --jobs n`.
+/// The `n` shards partition the suite.
+pub fn shard(suite: Vec<Experiment>, k: usize, n: usize) -> Vec<Experiment> {
+    suite
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n.max(1) == k)
+        .map(|(_, e)| e)
+        .collect()
+}
+
 /// Runs every experiment of `suite` into `out/runs/NAME`, skipping those whose
 /// `summary.json` is complete, so that an interrupted reproduce resumes where it stopped.
 pub fn reproduce(
@@ -251,4 +282,27 @@ pub(crate) fn write_report(
     })?;
     experiment::write_atomic(&dir.join("summary.json"), &json)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_suite_and_seeds_rename_only_later_seeds() {
+        let suite = Experiment::suite(crate::experiment::Scale::Grid);
+        let seeded = over_seeds(&suite, 3);
+        assert_eq!(seeded.len(), 3 * suite.len());
+        assert_eq!(seeded[0], suite[0]);
+        assert_eq!(seeded[suite.len()].name, format!("{}-seed1", suite[0].name));
+        assert_eq!(seeded[suite.len()].train.seed, 1);
+        assert_eq!(over_seeds(&suite, 1), suite);
+        let parts: Vec<Vec<Experiment>> = (0..3).map(|k| shard(seeded.clone(), k, 3)).collect();
+        let mut names: Vec<String> = parts.iter().flatten().map(|e| e.name.clone()).collect();
+        let mut all: Vec<String> = seeded.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        all.sort();
+        assert_eq!(names, all);
+        assert!(parts.iter().all(|p| p.len() == seeded.len() / 3));
+    }
 }

@@ -116,6 +116,61 @@ fn verdict_row(j: &Judged) -> String {
     )
 }
 
+/// A spread in percent: the median, and the range when there are several seeds.
+fn pct_spread(s: &super::analysis::Spread) -> String {
+    if s.min == s.max {
+        format!("{:.1}", s.median * 100.0)
+    } else {
+        format!(
+            "{:.1} ({:.1}-{:.1})",
+            s.median * 100.0,
+            s.min * 100.0,
+            s.max * 100.0
+        )
+    }
+}
+
+/// The section "The seed's experiments": the grid as a table, and its claims' verdicts.
+fn seed_grid(a: &Analysis) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "\n## The seed's experiments\n\nThe reproduction this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
+    for c in &a.grid {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} of {} | {} | {} | {} |",
+            c.model,
+            c.randomization,
+            c.regularizer,
+            c.seeds.len(),
+            c.fitted,
+            c.seeds.len(),
+            pct_spread(&c.train_acc),
+            pct_spread(&c.test_acc),
+            c.epochs_to_fit.map_or("-".into(), |e| if e.min == e.max {
+                format!("{}", e.median)
+            } else {
+                format!("{} ({}-{})", e.median, e.min, e.max)
+            }),
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n| claim | what | verdicts over seeds |\n|---|---|---|"
+    );
+    for c in crate::claims::GRID {
+        let Some(t) = a.tallies.iter().find(|t| t.claim == c.id) else {
+            continue;
+        };
+        let n = t.holds + t.fails + t.incomplete;
+        let mut says = format!("holds on {} of {n}", t.holds);
+        if t.incomplete > 0 {
+            says.push_str(&format!(", incomplete on {}", t.incomplete));
+        }
+        let _ = writeln!(md, "| {} | {} | {says} |", c.id, c.statement);
+    }
+    md
+}
+
 /// report.md.
 pub fn markdown(
     dir: &Path,
@@ -159,6 +214,29 @@ pub fn markdown(
     }
     if a.judged.is_empty() {
         let _ = writeln!(md, "| - | no claim's runs are among these runs | | | |");
+    }
+    let seeds: std::collections::BTreeSet<u64> = a.judged.iter().map(|j| j.seed).collect();
+    if seeds.len() > 1 {
+        let _ = writeln!(
+            md,
+            "\n### Verdicts over seeds\n\nThe runs hold {} seeds ({}); each claim's verdicts counted over them.\n\n| claim | holds | does not hold | incomplete |\n|---|---|---|---|",
+            seeds.len(),
+            seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        );
+        for t in &a.tallies {
+            let _ = writeln!(
+                md,
+                "| {} | {} of {} | {} | {} |",
+                t.claim,
+                t.holds,
+                t.holds + t.fails + t.incomplete,
+                t.fails,
+                t.incomplete
+            );
+        }
+    }
+    if !a.grid.is_empty() {
+        md.push_str(&seed_grid(a));
     }
     let _ = writeln!(md, "\n## Fig. 1a: fitting randomized data\n\nTraining loss against SGD steps; each line is one randomization. The paper (CIFAR-10, Inception) shows every line reaching zero, random labels last.\n\n{md1a}");
     let _ = writeln!(md, "## Fig. 1b and 1c: label corruption\n\nTime to fit (relative to true labels) and error against the corruption level P. The paper shows training error at zero for every P while test error climbs towards chance (0.9).\n\n{md1bc}");

@@ -19,6 +19,7 @@ mod fit_true_labels;
 #[macro_use]
 mod gpu_claims;
 mod gpu;
+mod grid;
 mod hostile;
 mod label_corruption;
 mod libtorch;

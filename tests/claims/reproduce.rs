@@ -186,3 +186,31 @@ fn report_writes_figures_and_names_a_corrupt_summary_while_reporting_the_rest() 
     assert_eq!(summary["skipped"].as_array().unwrap().len(), 1);
     assert_eq!(summary["verdicts"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn reproduce_over_seeds_lists_each_run_once_per_seed() {
+    let one = cli(&["reproduce", "--scale", "grid", "--list"]);
+    let three = cli(&["reproduce", "--scale", "grid", "--seeds", "3", "--list"]);
+    assert!(
+        one.status.success() && three.status.success(),
+        "{}",
+        stderr(&three)
+    );
+    let (one, three) = (stdout(&one), stdout(&three));
+    let names: Vec<&str> = one.lines().collect();
+    assert_eq!(names.len(), 14, "{one}");
+    let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    for k in 1..3 {
+        want.extend(names.iter().map(|n| format!("{n}-seed{k}")));
+    }
+    assert_eq!(three.lines().collect::<Vec<_>>(), want);
+    // --seeds and --seed do not mix, and 0 seeds is refused.
+    let both = cli(&["reproduce", "--seeds", "2", "--seed", "1", "--list"]);
+    assert!(!both.status.success());
+    let zero = cli(&["reproduce", "--seeds", "0", "--list"]);
+    assert!(
+        !zero.status.success() && stderr(&zero).contains("0"),
+        "{}",
+        stderr(&zero)
+    );
+}
