@@ -212,6 +212,13 @@ pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
     out
 }
 
+impl Tally {
+    /// The seeds the claim was judged on.
+    pub fn total(&self) -> usize {
+        self.holds + self.fails + self.incomplete
+    }
+}
+
 /// Each judged claim's verdicts counted over seeds, in the order of `judged`.
 pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
     let mut out: Vec<Tally> = Vec::new();

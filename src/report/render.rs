@@ -116,18 +116,18 @@ fn verdict_row(j: &Judged) -> String {
     )
 }
 
-/// A spread in percent: the median, and the range when there are several seeds.
-fn pct_spread(s: &super::analysis::Spread) -> String {
+/// A spread as `show` writes each number: the median, and the range when the seeds differ.
+fn spread(s: &super::analysis::Spread, show: impl Fn(f64) -> String) -> String {
     if s.min == s.max {
-        format!("{:.1}", s.median * 100.0)
+        show(s.median)
     } else {
-        format!(
-            "{:.1} ({:.1}-{:.1})",
-            s.median * 100.0,
-            s.min * 100.0,
-            s.max * 100.0
-        )
+        format!("{} ({}-{})", show(s.median), show(s.min), show(s.max))
     }
+}
+
+/// An accuracy in percent with one decimal.
+fn pct(x: f64) -> String {
+    format!("{:.1}", x * 100.0)
 }
 
 /// The section "The seed's experiments": the grid as a table, and its claims' verdicts.
@@ -144,13 +144,10 @@ fn seed_grid(a: &Analysis) -> String {
             c.seeds.len(),
             c.fitted,
             c.seeds.len(),
-            pct_spread(&c.train_acc),
-            pct_spread(&c.test_acc),
-            c.epochs_to_fit.map_or("-".into(), |e| if e.min == e.max {
-                format!("{}", e.median)
-            } else {
-                format!("{} ({}-{})", e.median, e.min, e.max)
-            }),
+            spread(&c.train_acc, pct),
+            spread(&c.test_acc, pct),
+            c.epochs_to_fit
+                .map_or("-".into(), |e| spread(&e, |x| x.to_string())),
         );
     }
     let _ = writeln!(
@@ -161,8 +158,7 @@ fn seed_grid(a: &Analysis) -> String {
         let Some(t) = a.tallies.iter().find(|t| t.claim == c.id) else {
             continue;
         };
-        let n = t.holds + t.fails + t.incomplete;
-        let mut says = format!("holds on {} of {n}", t.holds);
+        let mut says = format!("holds on {} of {}", t.holds, t.total());
         if t.incomplete > 0 {
             says.push_str(&format!(", incomplete on {}", t.incomplete));
         }
@@ -229,7 +225,7 @@ pub fn markdown(
                 "| {} | {} of {} | {} | {} |",
                 t.claim,
                 t.holds,
-                t.holds + t.fails + t.incomplete,
+                t.total(),
                 t.fails,
                 t.incomplete
             );
@@ -283,4 +279,46 @@ pub fn markdown(
     }
     let _ = writeln!(md, "\n## How to read this\n\nEach run directory under `runs/` holds `config.json` (rerun it with `rethink run --config`), `metrics.jsonl` (one line per epoch) and `summary.json`. `summary.json` beside this file has the same numbers for machines.");
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::testutil::fake;
+    use crate::report::LoadedRun;
+
+    #[test]
+    fn the_seeds_experiments_section_shows_medians_ranges_and_verdict_counts() {
+        let runs: Vec<LoadedRun> = (0..3u64)
+            .flat_map(|seed| {
+                [
+                    "fashion-grid-alexnet-random-labels",
+                    "fashion-grid-resnet18-random-labels",
+                ]
+                .map(|p| {
+                    let r = fake(p, 20, Some(30 + seed as usize), 0.1 + 0.01 * seed as f64);
+                    let mut exp = r.experiment;
+                    exp.train.seed = seed;
+                    LoadedRun {
+                        dir: p.into(),
+                        exp,
+                        summary: r.summary,
+                        metrics: r.metrics,
+                    }
+                })
+            })
+            .collect();
+        let a = crate::report::analysis::analyze(&runs, &[]);
+        let md = seed_grid(&a);
+        assert!(md.contains("## The seed's experiments"), "{md}");
+        // Median 11.0% of 10-12%, epochs to fit 31 of 30-32, on 3 seeds.
+        assert!(
+            md.contains("| alexnet | random-labels | none | 3 | 3 of 3 | 100.0 | 11.0 (10.0-12.0) | 31 (30-32) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| grid-fits-random-labels |") && md.contains("holds on 3 of 3"),
+            "{md}"
+        );
+    }
 }
