@@ -403,9 +403,9 @@ mod tests {
             custom.starts_with("fashion-mnist-alexnet-true-labels-"),
             "{custom}"
         );
-        let mut a = Experiment::preset("fashion-cpu-alexnet-random-labels").unwrap();
+        let mut a = Experiment::preset("fashion-grid-alexnet-random-labels").unwrap();
         a.name = "x".into();
-        assert_eq!(a.derived_name(), "fashion-cpu-alexnet-random-labels");
+        assert_eq!(a.derived_name(), "fashion-grid-alexnet-random-labels");
         a.train.seed = 3;
         let seeded = a.derived_name();
         assert!(
@@ -542,7 +542,7 @@ mod tests {
                     .unwrap_or_else(|err| panic!("{}: {err}", e.name));
             }
         }
-        assert_eq!(Experiment::suite(Scale::Cpu).len(), 37);
+        assert_eq!(Experiment::suite(Scale::Cpu).len(), 34);
     }
 
     type Mutation = Box<dyn Fn(&mut Experiment)>;

@@ -31,12 +31,8 @@ impl Judged {
     }
 }
 
-/// One line of a figure.
-#[derive(Debug, Clone, Serialize)]
-pub struct Series {
-    pub label: String,
-    pub points: Vec<(f64, f64)>,
-}
+/// One line of a figure, with its band over seeds.
+pub use super::figures::Series;
 
 /// Fig. 1a for one family: training loss against SGD steps per randomization.
 #[derive(Debug, Clone, Serialize)]
@@ -301,15 +297,16 @@ fn corruption(r: Randomization) -> Option<f64> {
     }
 }
 
-/// Runs that differ only in their name and randomization share a family.
+/// Runs that differ only in their name, randomization and seed share a family.
 fn family_key(e: &Experiment) -> String {
     let mut e = e.clone();
     e.name = String::new();
     e.randomization = Randomization::TrueLabels;
+    e.train.seed = 0;
     serde_json::to_string(&e).unwrap_or_default()
 }
 
-/// A family in words: model, data set, subset size, regularizers, seed.
+/// A family in words: model, data set, subset size, regularizers.
 pub fn family_label(e: &Experiment) -> String {
     let mut regs = Vec::new();
     if e.train.weight_decay > 0.0 {
@@ -322,11 +319,50 @@ pub fn family_label(e: &Experiment) -> String {
         regs.push("augment".to_string());
     }
     let size = e.train_size.map_or("all".to_string(), |n| n.to_string());
-    let mut extra: String = regs.iter().map(|r| format!(", {r}")).collect();
-    if e.train.seed != 0 {
-        extra.push_str(&format!(", seed {}", e.train.seed));
-    }
+    let extra: String = regs.iter().map(|r| format!(", {r}")).collect();
     format!("{} on {} ({size} train{extra})", e.model, e.dataset)
+}
+
+/// A family's runs by seed (the first run of each seed, in seed order).
+fn by_seed<'a>(runs: impl Iterator<Item = &'a LoadedRun>) -> BTreeMap<u64, &'a LoadedRun> {
+    let mut out = BTreeMap::new();
+    for r in runs {
+        out.entry(r.exp.train.seed).or_insert(r);
+    }
+    out
+}
+
+/// One curve per seed as one series: the curve itself for one seed; for several, the
+/// median at each x that any curve has, over the curves that have it, with their range as
+/// the band.
+pub fn over_seeds(label: String, curves: &[Vec<(f64, f64)>]) -> Series {
+    if let [one] = curves {
+        return Series::line(label, one.clone());
+    }
+    let mut all: Vec<(f64, f64)> = curves.iter().flatten().copied().collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut points, mut band) = (Vec::new(), Vec::new());
+    for group in all.chunk_by(|a, b| a.0 == b.0) {
+        let ys: Vec<f64> = group.iter().map(|p| p.1).collect();
+        if let Some(s) = Spread::of(&ys) {
+            points.push((group[0].0, s.median));
+            band.push((group[0].0, s.min, s.max));
+        }
+    }
+    Series {
+        label,
+        points,
+        band,
+    }
+}
+
+/// How a figure names the seeds it summarizes.
+fn seeds_note(n: usize) -> String {
+    if n > 1 {
+        format!(", median and range over {n} seeds")
+    } else {
+        String::new()
+    }
 }
 
 /// The paper's Table 1 (CIFAR-10) row for a model with random crop / weight decay / random
@@ -352,58 +388,79 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
     }
 
     // Fig. 1a: families with input randomizations beside the labels (a true/random pair
-    // alone, as in the regularizer grid, is compared in the table instead).
+    // alone, as in the regularizer grid, is compared in the table instead); each
+    // randomization's curve over the family's seeds.
     let mut fig1a = Vec::new();
     for fam in families.values() {
-        let fig: Vec<&LoadedRun> = Randomization::FIG1A
+        let per: Vec<(Randomization, BTreeMap<u64, &LoadedRun>)> = Randomization::FIG1A
             .iter()
-            .filter_map(|r| fam.iter().copied().find(|x| x.exp.randomization == *r))
+            .map(|r| {
+                (
+                    *r,
+                    by_seed(fam.iter().copied().filter(|x| x.exp.randomization == *r)),
+                )
+            })
+            .filter(|(_, seeds)| !seeds.is_empty())
             .collect();
-        if fig.len() < 3 {
+        if per.len() < 3 {
             continue;
         }
+        let seeds = per.iter().map(|(_, s)| s.len()).max().unwrap_or(1);
+        let first = per[0].1.values().next().expect("a non-empty map");
         fig1a.push(Fig1a {
-            family: family_label(&fig[0].exp),
-            series: fig
+            family: format!("{}{}", family_label(&first.exp), seeds_note(seeds)),
+            series: per
                 .iter()
-                .map(|r| Series {
-                    label: r.exp.randomization.to_string(),
-                    points: r
-                        .metrics
-                        .iter()
-                        .map(|m| (m.step as f64, m.train_loss))
-                        .collect(),
+                .map(|(r, runs)| {
+                    let curves: Vec<Vec<(f64, f64)>> = runs
+                        .values()
+                        .map(|x| {
+                            x.metrics
+                                .iter()
+                                .map(|m| (m.step as f64, m.train_loss))
+                                .collect()
+                        })
+                        .collect();
+                    over_seeds(r.to_string(), &curves)
                 })
                 .collect(),
         });
     }
 
-    // Fig. 1b and 1c: families with at least three corruption levels, P = 0 among them.
+    // Fig. 1b and 1c: families with at least three corruption levels, P = 0 among them,
+    // on some seed; each seed's curve relative to its own P = 0, then over seeds.
     let (mut fig1b, mut fig1c) = (Vec::new(), Vec::new());
     for fam in families.values() {
-        let mut pts: Vec<(f64, &LoadedRun)> = fam
-            .iter()
-            .filter_map(|r| corruption(r.exp.randomization).map(|p| (p, *r)))
+        let seeds: Vec<Vec<(f64, &LoadedRun)>> = by_seed(fam.iter().copied())
+            .into_keys()
+            .filter_map(|seed| {
+                let mut pts: Vec<(f64, &LoadedRun)> = Vec::new();
+                for r in fam.iter().filter(|r| r.exp.train.seed == seed) {
+                    if let Some(p) = corruption(r.exp.randomization) {
+                        if !pts.iter().any(|(q, _)| *q == p) {
+                            pts.push((p, *r));
+                        }
+                    }
+                }
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (pts.len() >= 3 && pts[0].0 == 0.0).then_some(pts)
+            })
             .collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if pts.len() < 3 || pts[0].0 != 0.0 {
+        let Some(first) = seeds.first() else {
             continue;
-        }
-        let label = family_label(&pts[0].1.exp);
-        let relative = |t: f64| -> Vec<(f64, f64)> {
+        };
+        let label = family_label(&first[0].1.exp);
+        let note = seeds_note(seeds.len());
+        let relative = |pts: &[(f64, &LoadedRun)], t: f64| -> Vec<(f64, f64)> {
             let base = claims::epochs_to(pts[0].1, t);
             pts.iter()
                 .filter_map(|(p, r)| Some((*p, claims::epochs_to(*r, t)? as f64 / base? as f64)))
                 .collect()
         };
-        fig1b.push(Series {
-            label: format!("{label}, to 100%"),
-            points: relative(1.0),
-        });
-        fig1b.push(Series {
-            label: format!("{label}, to 90%"),
-            points: relative(0.9),
-        });
+        for (what, t) in [("to 100%", 1.0), ("to 90%", 0.9)] {
+            let curves: Vec<_> = seeds.iter().map(|pts| relative(pts, t)).collect();
+            fig1b.push(over_seeds(format!("{label}, {what}{note}"), &curves));
+        }
         for (what, acc) in [
             (
                 "test",
@@ -411,10 +468,11 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
             ),
             ("train", |r: &LoadedRun| r.summary.final_train_acc),
         ] {
-            fig1c.push(Series {
-                label: format!("{label}, {what}"),
-                points: pts.iter().map(|(p, r)| (*p, 1.0 - acc(r))).collect(),
-            });
+            let curves: Vec<_> = seeds
+                .iter()
+                .map(|pts| pts.iter().map(|(p, r)| (*p, 1.0 - acc(r))).collect())
+                .collect();
+            fig1c.push(over_seeds(format!("{label}, {what}{note}"), &curves));
         }
     }
 
@@ -540,6 +598,77 @@ mod tests {
         assert_eq!(a.fig1c[0].points.len(), 7);
         // No paper numbers beside Fashion-MNIST runs.
         assert!(!a.table.is_empty() && a.table.iter().all(|t| t.paper.is_none()));
+    }
+
+    #[test]
+    fn figures_over_seeds_draw_the_median_with_the_range_as_a_band() {
+        // Seeds 0-2 of the MLP's corruption sweep and random pixels; seed s reaches 90% at
+        // epoch 20 + s (P = 0) and later at higher P.
+        let claim = claims::claim("label-corruption").unwrap();
+        let mut runs = Vec::new();
+        for seed in 0..3usize {
+            let presets = claim
+                .runs
+                .iter()
+                .copied()
+                .chain(["fashion-cpu-random-pixels"]);
+            for (i, p) in presets.enumerate() {
+                let mut r = loaded(p, 20 + seed + 10 * i, 0.8 - 0.1 * i as f64);
+                r.exp.train.seed = seed as u64;
+                runs.push(r);
+            }
+        }
+        let a = analyze(&runs, &[]);
+        assert_eq!(a.fig1a.len(), 1, "{:?}", a.fig1a);
+        let f = &a.fig1a[0];
+        assert!(
+            f.family.ends_with("median and range over 3 seeds"),
+            "{}",
+            f.family
+        );
+        assert_eq!(f.series.len(), 3);
+        let truth = &f.series[0];
+        assert_eq!(truth.label, "true-labels");
+        // At step 8 (epoch 1) the median is seed 1's loss; the band runs from seed 0's (the
+        // fastest) to seed 2's.
+        let loss = |to90: f64| 2.3 * (1.0 - (0.1 + 0.8 / to90));
+        assert_eq!(truth.points[1], (8.0, loss(21.0)));
+        assert_eq!(truth.band[1], (8.0, loss(20.0), loss(22.0)));
+        // Seeds stop at different epochs: the line runs to the last seed's last step.
+        assert_eq!(truth.points.last().unwrap().0, 8.0 * 122.0);
+        for s in f.series.iter() {
+            assert_eq!(s.points.len(), s.band.len());
+            assert!(s
+                .points
+                .iter()
+                .zip(&s.band)
+                .all(|(p, b)| p.0 == b.0 && b.1 <= p.1 && p.1 <= b.2));
+        }
+        // Fig. 1b/1c: each seed relative to its own P = 0, then over seeds.
+        assert_eq!((a.fig1b.len(), a.fig1c.len()), (2, 2));
+        let to90 = &a.fig1b[1];
+        assert!(to90.label.contains("to 90%, median and range over 3 seeds"));
+        assert_eq!(to90.points.len(), 7);
+        let t90 = |s: usize, i: usize| claims::epochs_to(&runs[8 * s + i], 0.9).unwrap() as f64;
+        let at = |s: usize, i: usize| t90(s, i) / t90(s, 0);
+        assert_eq!(to90.band[6], (1.0, at(2, 6), at(0, 6)));
+        assert_eq!(to90.points[6], (1.0, at(1, 6)));
+        // One seed alone is drawn as it is, with no band.
+        let one = analyze(&runs[..8], &[]);
+        assert!(!one.fig1a[0].family.contains("seeds"));
+        assert!(one.fig1a[0].series.iter().all(|s| s.band.is_empty()));
+        // The band reaches the drawing: one filled polygon per series.
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = super::super::figures::Chart {
+            title: "bands".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            integer_x: true,
+            series: f.series.clone(),
+        };
+        let (svg, _) = super::super::figures::write(tmp.path(), "bands", &chart).unwrap();
+        let svg = std::fs::read_to_string(svg).unwrap();
+        assert_eq!(svg.matches("<polygon").count(), 3, "{svg:.400}");
     }
 
     #[test]

@@ -16,11 +16,26 @@ fn register_font() {
     });
 }
 
-/// One line of a chart.
-#[derive(Debug, Clone)]
+/// One line of a chart, with the band around it when it summarizes several seeds.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Series {
     pub label: String,
+    /// The line: one run's values, or the median over seeds.
     pub points: Vec<(f64, f64)>,
+    /// (x, lowest, highest) over seeds at each x of the line; empty for a single run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub band: Vec<(f64, f64, f64)>,
+}
+
+impl Series {
+    /// A line with no band.
+    pub fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            label: label.into(),
+            points,
+            band: Vec::new(),
+        }
+    }
 }
 
 /// A chart: title, axis labels, lines.
@@ -50,14 +65,20 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let pts = c.series.iter().flat_map(|s| s.points.iter());
+    // The axes hold every line and every band.
+    let pts = c.series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .copied()
+            .chain(s.band.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]))
+    });
     let (mut x0, mut x1, mut y0, mut y1) = (
         f64::INFINITY,
         f64::NEG_INFINITY,
         f64::INFINITY,
         f64::NEG_INFINITY,
     );
-    for &(x, y) in pts.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+    for (x, y) in pts.filter(|(x, y)| x.is_finite() && y.is_finite()) {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
     if !x0.is_finite() {
@@ -91,6 +112,30 @@ where
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(|e| e.to_string())?;
+    // Bands first, so that every line is drawn over them.
+    for (i, s) in c.series.iter().enumerate() {
+        let band: Vec<(f64, f64, f64)> = s
+            .band
+            .iter()
+            .copied()
+            .filter(|(x, lo, hi)| x.is_finite() && lo.is_finite() && hi.is_finite())
+            .collect();
+        if band.len() < 2 {
+            continue;
+        }
+        let outline: Vec<(f64, f64)> = band
+            .iter()
+            .map(|&(x, _, hi)| (x, hi))
+            .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo)))
+            .collect();
+        let color = COLORS[i % COLORS.len()];
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                color.mix(0.2).filled(),
+            )))
+            .map_err(|e| e.to_string())?;
+    }
     for (i, s) in c.series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let pts: Vec<(f64, f64)> = s

@@ -263,18 +263,15 @@ pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (claim, measures) in &trends {
         for (k, (what, band, points)) in measures.iter().enumerate() {
-            let mut series = vec![figures::Series {
-                label: "measured".into(),
-                points: points.clone(),
-            }];
+            let mut series = vec![figures::Series::line("measured", points.clone())];
             let (first, last) = (1.0, nights.len().max(1) as f64);
             if let Some((min, max)) = band {
                 for (end, v) in [("band min", min), ("band max", max)] {
                     if let Some(v) = v {
-                        series.push(figures::Series {
-                            label: format!("{end} {v}"),
-                            points: vec![(first, *v), (last, *v)],
-                        });
+                        series.push(figures::Series::line(
+                            format!("{end} {v}"),
+                            vec![(first, *v), (last, *v)],
+                        ));
                     }
                 }
             }

@@ -24,13 +24,7 @@ fn chart(title: String, x: &str, y: &str, integer_x: bool, series: &[Series]) ->
         x_label: x.into(),
         y_label: y.into(),
         integer_x,
-        series: series
-            .iter()
-            .map(|s| figures::Series {
-                label: s.label.clone(),
-                points: s.points.clone(),
-            })
-            .collect(),
+        series: series.to_vec(),
     }
 }
 

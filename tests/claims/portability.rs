@@ -49,7 +49,7 @@ fn the_sse42_environment_limits_onednn() {
             "1",
             "run",
             "--preset",
-            "fashion-cpu-alexnet-gaussian",
+            "fashion-grid-alexnet-gaussian",
         ])
         .args([
             "--epochs",

@@ -118,13 +118,11 @@ fn alexnet_killed_mid_run_resumes_to_identical_metrics() {
     killed_and_resumed_equals_uninterrupted(
         &[
             "--preset",
-            "fashion-cpu-alexnet-random-labels",
-            "--train-size",
-            "128",
+            "fashion-grid-alexnet-random-labels",
             "--test-size",
             "128",
             "--epochs",
-            "12",
+            "10",
         ],
         4,
     );

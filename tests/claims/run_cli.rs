@@ -202,7 +202,7 @@ fn channels_last_trains_the_same_model_in_another_layout() {
     let (a, c) = (tmp.path().join("nchw"), tmp.path().join("nhwc"));
     let base = [
         "--preset",
-        "fashion-cpu-alexnet-random-pixels",
+        "fashion-grid-alexnet-random-pixels",
         "--epochs",
         "3",
     ];
