@@ -4,6 +4,7 @@
 //!
 //! cargo bench --bench throughput -- --model mlp1x512 [--device cpu|cuda] [--steps N]
 //!     [--engine autograd]   (the autograd step even where the engine has a fused one)
+//!     [--sgd per-tensor|flat] (the autograd SGD's layout; flat by default)
 //!     [--channels-last]     (conv weights and inputs in NHWC layout)
 //!     [--amp]               (CUDA: fp16 autocast with dynamic loss scaling)
 use rethink::models::{self, ModelKind};
@@ -72,10 +73,15 @@ fn main() {
         models::use_channels_last(&vs);
     }
     let amp = flag("--amp");
-    let mut opt = match arg("--engine").as_deref() {
-        _ if amp => train::Optimizer::amp(&vs, 0.01, 0.9, 0.0),
-        Some("autograd") => train::Optimizer::autograd(&vs, 0.01, 0.9, 0.0),
-        _ => train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0),
+    let layout: Option<train::sgd::Layout> = arg("--sgd").map(|v| v.parse().expect("--sgd"));
+    let autograd = arg("--engine").as_deref() == Some("autograd") || m.as_plain_mlp().is_none();
+    let mut opt = if amp {
+        train::Optimizer::amp(&vs, 0.01, 0.9, 0.0)
+    } else if autograd {
+        let layout = layout.unwrap_or(train::sgd::Layout::DEFAULT);
+        train::Optimizer::autograd_with(&vs, 0.01, 0.9, 0.0, layout)
+    } else {
+        train::Optimizer::sgd(m.as_ref(), &vs, 0.01, 0.9, 0.0)
     }
     .unwrap();
     let x = Tensor::randn([batch, c, s, s], (Kind::Float, device));
@@ -150,10 +156,12 @@ fn main() {
             "impl": "rethink",
             "model": kind.name(),
             "engine": opt.name(),
+            "sgd": opt.layout(),
             "channels_last": cl,
             "device": train::device_name(device),
             "threads": tch::get_num_threads(),
             "params": params,
+            "param_tensors": vs.trainable_variables().len(),
             "train_images_per_s": step_ips,
             "train_images_per_s_best": step_ips_best,
             "epoch_ms": epoch_ms,

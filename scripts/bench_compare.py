@@ -57,7 +57,7 @@ def main():
     ours_bin = a.ours
     rows = []
     for model in a.models.split(","):
-        ours, theirs, ours_autograd = [], [], []
+        ours, theirs, ours_autograd, ours_old = [], [], [], []
         mode_flags = (["--channels-last"] if a.channels_last else []) + (["--amp"] if a.amp else [])
         for rep in range(a.reps):
             # Alternate which side goes first, so that neither always follows the other.
@@ -69,6 +69,10 @@ def main():
             if ours[-1]["engine"] not in ("autograd", "amp"):
                 # The same model through our autograd path, to show what the fused step buys.
                 ours_autograd.append(run([ours_bin, "--model", model, "--device", a.device, "--engine", "autograd"] + mode_flags))
+            elif ours[-1].get("sgd") == "flat" and not a.amp:
+                # The step before the flat SGD (one update per parameter tensor), in the same
+                # run, to show what the flat layout buys.
+                ours_old.append(run([ours_bin, "--model", model, "--device", a.device, "--sgd", "per-tensor"] + mode_flags))
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
         row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,
@@ -87,6 +91,10 @@ def main():
         if ours_autograd:
             oa = med(ours_autograd, "train_images_per_s")
             row.update({"ours_autograd_images_per_s": oa, "autograd_ratio": oa / t})
+        if ours_old:
+            oo = med(ours_old, "train_images_per_s")
+            row.update({"ours_per_tensor_images_per_s": oo, "per_tensor_ratio": oo / t,
+                        "flat_gain": o / oo})
         if model in MLP_LAYERS:
             oe, te = med(ours, "epoch_ms"), med(theirs, "epoch_ms")
             gemm = statistics.median([x["gemm_gflops"] for x in ours + theirs])
@@ -114,6 +122,9 @@ def main():
                   f"pytorch {row['pytorch_tflops']:.3f} TFLOP/s{mfu}")
         if ours_autograd:
             print(f"  rethink through autograd: {oa:9.1f} images/s, ratio {oa / t:5.2f}")
+        if ours_old:
+            print(f"  rethink with the per-tensor SGD (the former step): {oo:9.1f} images/s, ratio {oo / t:5.2f}; "
+                  f"flat SGD {100 * (o / oo - 1):+.1f}%")
         if "gemm_gflops" in row:
             print(f"  epoch (1,000 train + eval): rethink {oe:.2f} ms, pytorch {te:.2f} ms; GEMM {gemm:.0f} GFLOP/s")
             for k in flop:

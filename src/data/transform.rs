@@ -67,6 +67,60 @@ pub fn normalize(x: &Tensor, norm: Normalization, stats: &(Vec<f64>, Vec<f64>)) 
 /// then a horizontal flip with probability 1/2. Offsets and flips come from `rng`, so the
 /// result is a pure function of the input and the RNG state. `[N,C,H,W] -> [N,C,size,size]`.
 pub fn random_crop_flip(x: &Tensor, size: i64, pad: i64, rng: &mut impl Rng) -> Tensor {
+    let (n, _, h, w) = x.size4().expect("images are [N, C, H, W]");
+    let draws = CropFlip::draw(n, h + 2 * pad, w + 2 * pad, size, rng).to_device(x.device());
+    crop_flip(x, size, pad, &draws)
+}
+
+/// The random draws of a crop and flip, one per image: the crop's top row and left column
+/// in the padded image, and whether to flip. A batch's draws are made in that order (every
+/// row, then every column, then every flip) from the seeded stream.
+#[derive(Debug)]
+pub struct CropFlip {
+    /// `[3, N]` int64: rows, columns, flips (0 or 1).
+    draws: Tensor,
+}
+
+impl CropFlip {
+    /// Draws for `n` images padded to `h`×`w`, cropped to `size`.
+    pub fn draw(n: i64, h: i64, w: i64, size: i64, rng: &mut impl Rng) -> CropFlip {
+        assert!(
+            size <= h && size <= w,
+            "crop {size} larger than padded {h}x{w}"
+        );
+        let mut v: Vec<i64> = (0..n).map(|_| rng.gen_range(0..=h - size)).collect();
+        v.extend((0..n).map(|_| rng.gen_range(0..=w - size)));
+        v.extend((0..n).map(|_| i64::from(rng.gen_bool(0.5))));
+        CropFlip {
+            draws: Tensor::from_slice(&v).view([3, n]),
+        }
+    }
+
+    /// Several batches' draws side by side, in order: one copy to the device for them all.
+    pub fn cat(parts: &[CropFlip]) -> CropFlip {
+        let t: Vec<&Tensor> = parts.iter().map(|p| &p.draws).collect();
+        CropFlip {
+            draws: Tensor::cat(&t, 1),
+        }
+    }
+
+    pub fn to_device(&self, device: tch::Device) -> CropFlip {
+        CropFlip {
+            draws: self.draws.to_device(device),
+        }
+    }
+
+    /// The draws of images `start..start + len` (a view: no copy).
+    pub fn narrow(&self, start: i64, len: i64) -> CropFlip {
+        CropFlip {
+            draws: self.draws.narrow(1, start, len),
+        }
+    }
+}
+
+/// [`random_crop_flip`] with its draws given (on the images' device). Every step is a device
+/// operation.
+pub fn crop_flip(x: &Tensor, size: i64, pad: i64, d: &CropFlip) -> Tensor {
     let dev = x.device();
     let x = if pad > 0 {
         x.constant_pad_nd([pad, pad, pad, pad])
@@ -78,21 +132,19 @@ pub fn random_crop_flip(x: &Tensor, size: i64, pad: i64, rng: &mut impl Rng) -> 
         size <= h && size <= w,
         "crop {size} larger than padded {h}x{w}"
     );
-    let oy: Vec<i64> = (0..n).map(|_| rng.gen_range(0..=h - size)).collect();
-    let ox: Vec<i64> = (0..n).map(|_| rng.gen_range(0..=w - size)).collect();
-    let flip: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.5)).collect();
+    assert_eq!(d.draws.size(), [3, n], "one draw per image");
     let ar = Tensor::arange(size, (Kind::Int64, dev));
     // rows[b, i] = oy[b] + i; [N, size] broadcast to [N, C, size, W] for a gather along H.
-    let rows = Tensor::from_slice(&oy).to_device(dev).unsqueeze(1) + &ar;
+    let rows = d.draws.get(0).unsqueeze(1) + &ar;
     let rows = rows.view([n, 1, size, 1]).expand([n, c, size, w], false);
     let x = x.gather(2, &rows, false); // [N, C, size, W]
                                        // cols[b, j] = ox[b] + j, or ox[b] + size - 1 - j when flipped.
-    let flip_t = Tensor::from_slice(&flip).to_device(dev).unsqueeze(1);
+    let flip = d.draws.get(2).eq(1).unsqueeze(1);
     let j = ar
         .flip([0])
         .unsqueeze(0)
-        .where_self(&flip_t, &ar.unsqueeze(0));
-    let cols = Tensor::from_slice(&ox).to_device(dev).unsqueeze(1) + j;
+        .where_self(&flip, &ar.unsqueeze(0));
+    let cols = d.draws.get(1).unsqueeze(1) + j;
     let cols = cols.view([n, 1, 1, size]).expand([n, c, size, size], false);
     x.gather(3, &cols, false) // [N, C, size, size]
 }
@@ -128,6 +180,51 @@ mod tests {
         }
         let flat = Tensor::full([1, 1, 4, 4], 0.5, (Kind::Float, tch::Device::Cpu));
         assert_eq!(whiten(&flat).abs().max().double_value(&[]), 0.0);
+    }
+
+    /// The former per-batch augmentation: host draws, three host-to-device copies per batch.
+    fn per_batch_reference(x: &Tensor, size: i64, pad: i64, rng: &mut impl Rng) -> Tensor {
+        let x = x.constant_pad_nd([pad, pad, pad, pad]);
+        let (n, c, h, w) = x.size4().unwrap();
+        let oy: Vec<i64> = (0..n).map(|_| rng.gen_range(0..=h - size)).collect();
+        let ox: Vec<i64> = (0..n).map(|_| rng.gen_range(0..=w - size)).collect();
+        let flip: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.5)).collect();
+        let ar = Tensor::arange(size, (Kind::Int64, x.device()));
+        let rows = (Tensor::from_slice(&oy).unsqueeze(1) + &ar)
+            .view([n, 1, size, 1])
+            .expand([n, c, size, w], false);
+        let x = x.gather(2, &rows, false);
+        let flip_t = Tensor::from_slice(&flip).unsqueeze(1);
+        let j = ar
+            .flip([0])
+            .unsqueeze(0)
+            .where_self(&flip_t, &ar.unsqueeze(0));
+        let cols = (Tensor::from_slice(&ox).unsqueeze(1) + j)
+            .view([n, 1, 1, size])
+            .expand([n, c, size, size], false);
+        x.gather(3, &cols, false)
+    }
+
+    /// An epoch's draws made at once, in batch order, give every batch exactly what drawing
+    /// per batch gave, and leave the stream where it left it.
+    #[test]
+    fn epoch_draws_give_the_per_batch_results() {
+        let x = images(13, 3, 28);
+        let (mut once, mut per) = (ChaCha8Rng::seed_from_u64(7), ChaCha8Rng::seed_from_u64(7));
+        let sizes = [5, 5, 3];
+        let parts: Vec<CropFlip> = sizes
+            .iter()
+            .map(|&len| CropFlip::draw(len, 32, 32, 28, &mut once))
+            .collect();
+        let epoch = CropFlip::cat(&parts);
+        let mut at = 0;
+        for len in sizes {
+            let batch = x.narrow(0, at, len);
+            let ours = crop_flip(&batch, 28, 2, &epoch.narrow(at, len));
+            assert!(ours.equal(&per_batch_reference(&batch, 28, 2, &mut per)));
+            at += len;
+        }
+        assert_eq!(once.get_word_pos(), per.get_word_pos());
     }
 
     #[test]

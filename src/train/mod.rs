@@ -9,7 +9,7 @@ pub mod sgd;
 
 pub use schedule::Schedule;
 
-use crate::data::transform::{self, Normalization};
+use crate::data::transform::{self, CropFlip, Normalization};
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::randomize::{self, Stream};
@@ -167,34 +167,52 @@ impl Prepared {
         self.train_y.size()[0]
     }
 
-    /// A training batch for `idx`: augmented (random crop + flip, then normalization) when
-    /// `rng` is given, else taken from the preprocessed set.
-    pub fn batch(&self, idx: &Tensor, rng: Option<&mut impl Rng>) -> (Tensor, Tensor) {
+    /// A training batch for `idx`: augmented (random crop + flip, then normalization) with
+    /// the batch's `draws` when given, else taken from the preprocessed set.
+    pub fn batch(&self, idx: &Tensor, draws: Option<&CropFlip>) -> (Tensor, Tensor) {
         let y = self.train_y.index_select(0, idx);
-        let x = match rng {
-            Some(r) => {
+        let x = match draws {
+            Some(d) => {
                 let raw = self.train_raw.index_select(0, idx);
-                let x = transform::random_crop_flip(&raw, self.crop, self.pad, r);
+                let x = transform::crop_flip(&raw, self.crop, self.pad, d);
                 transform::normalize(&x, self.norm, &self.stats)
             }
             None => self.train_x.index_select(0, idx),
         };
         (x, y)
     }
+
+    /// An epoch's augmentation draws for batches of `batch_size` over all training images,
+    /// made from `rng` batch by batch in the order training uses them (so the stream, and
+    /// every seeded result, is what drawing per batch gave) and copied to the device once.
+    pub fn epoch_draws(&self, batch_size: i64, rng: &mut impl Rng) -> CropFlip {
+        let (n, _, h, w) = self.train_raw.size4().expect("images are [N, C, H, W]");
+        let (h, w) = (h + 2 * self.pad, w + 2 * self.pad);
+        let mut parts = Vec::new();
+        let mut at = 0;
+        while at < n {
+            let len = batch_size.min(n - at);
+            parts.push(CropFlip::draw(len, h, w, self.crop, rng));
+            at += len;
+        }
+        CropFlip::cat(&parts).to_device(self.train_raw.device())
+    }
 }
 
 /// Loss and accuracy of `model` in eval mode over `(x, y)`, in large batches without
 /// gradients; also the per-example correctness.
 pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (f64, f64, Tensor) {
-    evaluate_in(model, x, y, false)
+    evaluate_in(model, x, y, false, false)
 }
 
-/// `evaluate`, with every chunk in channels-last layout when `channels_last`.
+/// `evaluate`, with every chunk in channels-last layout when `channels_last`, and the
+/// forward pass under autocast when `amp` (as training runs it; the loss is summed in fp32).
 fn evaluate_in(
     model: &dyn ModuleT,
     x: &Tensor,
     y: &Tensor,
     channels_last: bool,
+    amp: bool,
 ) -> (f64, f64, Tensor) {
     let _guard = tch::no_grad_guard();
     let n = y.size()[0];
@@ -206,7 +224,7 @@ fn evaluate_in(
         let len = chunk.min(n - start);
         let xb = in_layout(x.narrow(0, start, len), channels_last);
         let yb = y.narrow(0, start, len);
-        let logits = model.forward_t(&xb, false);
+        let logits = tch::autocast(amp, || model.forward_t(&xb, false)).to_kind(Kind::Float);
         loss += logits
             .cross_entropy_loss::<Tensor>(&yb, None, Reduction::Sum, -100, 0.0)
             .to_kind(Kind::Double);
@@ -271,20 +289,41 @@ impl Optimizer {
         }
     }
 
-    /// Autograd and the engine's SGD over every trainable variable of `vs`, for any model.
+    /// Autograd and the engine's SGD over every trainable variable of `vs`, for any model, in
+    /// the default layout ([`sgd::Layout::DEFAULT`]).
     pub fn autograd(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
-        Ok(Optimizer::Autograd(sgd::Sgd::new(
+        Self::autograd_with(vs, lr, momentum, weight_decay, sgd::Layout::DEFAULT)
+    }
+
+    /// [`Optimizer::autograd`] in a chosen layout (the per-tensor one is kept for comparison).
+    pub fn autograd_with(
+        vs: &nn::VarStore,
+        lr: f64,
+        momentum: f64,
+        weight_decay: f64,
+        layout: sgd::Layout,
+    ) -> Result<Self> {
+        Ok(Optimizer::Autograd(sgd::Sgd::with_layout(
             vs.trainable_variables(),
             lr,
             momentum,
             weight_decay,
+            layout,
         )))
+    }
+
+    /// The SGD's layout (`flat` or `per-tensor`), or `fused` for the fused MLP step.
+    pub fn layout(&self) -> &'static str {
+        match self {
+            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.layout(),
+            Optimizer::FusedMlp(_) => "fused",
+        }
     }
 
     /// Mixed precision: see `Optimizer::Amp`. Autocast only acts on CUDA tensors.
     pub fn amp(vs: &nn::VarStore, lr: f64, momentum: f64, weight_decay: f64) -> Result<Self> {
         Ok(Optimizer::Amp {
-            opt: sgd::Sgd::new(vs.trainable_variables(), lr, momentum, weight_decay),
+            opt: sgd::Sgd::flat(vs.trainable_variables(), lr, momentum, weight_decay),
             scaler: amp::LossScaler::default(),
             vars: vs.trainable_variables(),
         })
@@ -456,9 +495,10 @@ pub fn train_from(
     // A resumed run's clock continues from the last epoch it had measured.
     let wall_offset = std::cell::Cell::new(0.0);
     let measure = |epoch: usize, step: usize, lr: f64| -> EpochMetrics {
-        let cl = cfg.channels_last;
-        let (train_loss, train_acc, correct) = evaluate_in(model, &data.train_x, &data.train_y, cl);
-        let (test_loss, test_acc, _) = evaluate_in(model, &data.test_x, &data.test_y, cl);
+        let (cl, amp) = (cfg.channels_last, cfg.amp);
+        let (train_loss, train_acc, correct) =
+            evaluate_in(model, &data.train_x, &data.train_y, cl, amp);
+        let (test_loss, test_acc, _) = evaluate_in(model, &data.test_x, &data.test_y, cl, amp);
         let (clean, corrupted) = match &data.corrupted {
             Some(mask) => (
                 Some(masked_acc(&correct, &mask.logical_not())),
@@ -572,11 +612,15 @@ pub fn train_from(
         opt.set_lr(lr);
         let perm = Tensor::from_slice(&randomize::permutation(n as usize, &mut batch_rng))
             .to_device(device);
+        // Augmentation's draws for the whole epoch, on the device before its first batch.
+        let draws = cfg
+            .augment
+            .then(|| data.epoch_draws(cfg.batch_size as i64, &mut aug_rng));
         let mut at = 0;
         while at < n {
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
-            let (x, y) = data.batch(&idx, cfg.augment.then_some(&mut aug_rng));
+            let (x, y) = data.batch(&idx, draws.as_ref().map(|d| d.narrow(at, len)).as_ref());
             let x = in_layout(x, cfg.channels_last);
             opt.step(model, &x, &y);
             step += 1;
