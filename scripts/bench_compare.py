@@ -76,7 +76,8 @@ def main():
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
         row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,
-               "pytorch_images_per_s": t, "ratio": o / t}
+               "pytorch_images_per_s": t, "ratio": o / t,
+               "param_tensors": ours[0].get("param_tensors")}
         # Noise on a shared machine only ever slows a step down, so the fastest window of all
         # the processes is the best estimate of what a step costs; the median is what a run sees.
         ob = max(x["train_images_per_s_best"] for x in ours)
@@ -98,9 +99,9 @@ def main():
         if model in MLP_LAYERS:
             oe, te = med(ours, "epoch_ms"), med(theirs, "epoch_ms")
             gemm = statistics.median([x["gemm_gflops"] for x in ours + theirs])
-            flop = mlp_epoch_gflop(model)
+            epoch_gflop = mlp_epoch_gflop(model)
             row.update({"ours_epoch_ms": oe, "pytorch_epoch_ms": te, "gemm_gflops": gemm})
-            for k, g in flop.items():
+            for k, g in epoch_gflop.items():
                 floor_ms = g / gemm * 1e3
                 row.update({f"floor_ms_{k}": floor_ms, f"ours_fraction_of_floor_{k}": floor_ms / oe,
                             f"pytorch_fraction_of_floor_{k}": floor_ms / te})
@@ -127,7 +128,7 @@ def main():
                   f"flat SGD {100 * (o / oo - 1):+.1f}%")
         if "gemm_gflops" in row:
             print(f"  epoch (1,000 train + eval): rethink {oe:.2f} ms, pytorch {te:.2f} ms; GEMM {gemm:.0f} GFLOP/s")
-            for k in flop:
+            for k in epoch_gflop:
                 print(f"    floor counting {k} FLOPs: {row[f'floor_ms_{k}']:.2f} ms; rethink at "
                       f"{100 * row[f'ours_fraction_of_floor_{k}']:.0f}%, pytorch at {100 * row[f'pytorch_fraction_of_floor_{k}']:.0f}% of it")
     print("\n" + json.dumps(rows))
