@@ -82,40 +82,15 @@ impl LossScaler {
         self.skipped.int64_value(&[]) as usize
     }
 
-    /// Backward of `loss`·scale, gradients unscaled, then `opt`'s step if every gradient of
-    /// `vars` is finite, and the scale updated. With the flat SGD every part of it is a
-    /// device operation and nothing waits on the device; otherwise one flag is read back.
-    pub fn backward_step(&mut self, loss: &Tensor, opt: &mut Sgd, vars: &[Tensor]) {
+    /// Backward of `loss`·scale, gradients unscaled, then `opt`'s step if every gradient is
+    /// finite, and the scale updated. With the flat SGD every part of it is a device
+    /// operation and nothing waits on the device; otherwise one flag is read back.
+    pub fn backward_step(&mut self, loss: &Tensor, opt: &mut Sgd) {
         self.to(loss.device());
         opt.zero_grad();
         (loss * &self.scale).backward();
         let _guard = tch::no_grad_guard();
-        let inv = self.scale.reciprocal();
-        let found_inf = match opt.flat_grads() {
-            Some(g) => {
-                let mut g = g.shallow_clone();
-                let _ = g.g_mul_(&inv);
-                g.isfinite().all().logical_not().to_kind(Kind::Float)
-            }
-            None => {
-                let mut finite = Vec::with_capacity(vars.len());
-                for v in vars {
-                    let mut g = v.grad();
-                    if g.defined() {
-                        let _ = g.g_mul_(&inv);
-                        finite.push(g.isfinite().all());
-                    }
-                }
-                if finite.is_empty() {
-                    Tensor::zeros([], (Kind::Float, loss.device()))
-                } else {
-                    Tensor::stack(&finite, 0)
-                        .all()
-                        .logical_not()
-                        .to_kind(Kind::Float)
-                }
-            }
-        };
+        let found_inf = opt.unscale_grads(&self.scale.reciprocal());
         opt.step_unless(&found_inf);
         let _ = self.skipped.g_add_(&found_inf.to_kind(Kind::Int64));
         let _ = self.scale.internal_amp_update_scale_(
@@ -162,12 +137,11 @@ mod tests {
             let (mut opt_a, mut opt_s) = (sgd(&vs_a, false, 5e-3), sgd(&vs_s, flat, 5e-3));
             assert_eq!(opt_s.layout(), if flat { "flat" } else { "per-tensor" });
             let mut scaler = LossScaler::new(1024.0, 3);
-            let vars = vs_s.trainable_variables();
             for _ in 0..4 {
                 let x = Tensor::randn([8, 1, 8, 8], (Kind::Float, Device::Cpu));
                 let y = Tensor::randint(10, [8], (Kind::Int64, Device::Cpu));
                 opt_a.backward_step(&loss(m_a.as_ref(), &x, &y));
-                scaler.backward_step(&loss(m_s.as_ref(), &x, &y), &mut opt_s, &vars);
+                scaler.backward_step(&loss(m_s.as_ref(), &x, &y), &mut opt_s);
             }
             let (a, s) = (vs_a.variables(), vs_s.variables());
             for (name, t) in &a {
@@ -190,11 +164,11 @@ mod tests {
             let y = Tensor::randint(10, [4], (Kind::Int64, Device::Cpu));
             let vars = vs.trainable_variables();
             // A good step first, so that the momentum is not zero.
-            scaler.backward_step(&loss(m.as_ref(), &x, &y), &mut opt, &vars);
+            scaler.backward_step(&loss(m.as_ref(), &x, &y), &mut opt);
             let copy = |ts: &[Tensor]| -> Vec<Tensor> { ts.iter().map(|t| t.copy()).collect() };
             let (before, momentum) = (copy(&vars), copy(opt.buffers()));
             let overflow = loss(m.as_ref(), &x, &y) * 1e38;
-            scaler.backward_step(&overflow, &mut opt, &vars);
+            scaler.backward_step(&overflow, &mut opt);
             assert_eq!(scaler.state(), (32768.0, 0, 1), "flat {flat}");
             for (b, t) in before.iter().zip(&vars) {
                 assert!(
@@ -209,7 +183,7 @@ mod tests {
                 );
             }
             // The next, finite step goes through.
-            scaler.backward_step(&loss(m.as_ref(), &x, &y), &mut opt, &vars);
+            scaler.backward_step(&loss(m.as_ref(), &x, &y), &mut opt);
             assert_eq!(scaler.skipped(), 1);
             assert!(
                 !before[0].equal(&vars[0]),

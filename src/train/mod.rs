@@ -265,7 +265,6 @@ pub enum Optimizer {
     Amp {
         opt: sgd::Sgd,
         scaler: amp::LossScaler,
-        vars: Vec<Tensor>,
     },
 }
 
@@ -325,7 +324,6 @@ impl Optimizer {
         Ok(Optimizer::Amp {
             opt: sgd::Sgd::flat(vs.trainable_variables(), lr, momentum, weight_decay),
             scaler: amp::LossScaler::default(),
-            vars: vs.trainable_variables(),
         })
     }
 
@@ -379,10 +377,10 @@ impl Optimizer {
                 opt.backward_step(&mean_cross_entropy(&model.forward_t(x, true), y));
             }
             Optimizer::FusedMlp(opt) => opt.step(x, y),
-            Optimizer::Amp { opt, scaler, vars } => {
+            Optimizer::Amp { opt, scaler } => {
                 let logits = tch::autocast(true, || model.forward_t(x, true));
                 let loss = mean_cross_entropy(&logits.to_kind(Kind::Float), y);
-                scaler.backward_step(&loss, opt, vars);
+                scaler.backward_step(&loss, opt);
             }
         }
     }

@@ -9,7 +9,7 @@
 //! without weight decay, land on libtorch's parameters bit for bit (tested). (Until
 //! 2026-11-28 the decay was added after the momentum, `(momentum·v + g) + weight_decay·p`,
 //! which drifted from libtorch by up to 1e-4 relative in 20 steps on the batch-norm nets.)
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// SGD over a fixed list of parameters, with their momentum buffers.
 ///
@@ -80,17 +80,13 @@ fn view_like(buf: &Tensor, like: &Tensor, offset: i64) -> Tensor {
 }
 
 /// Whether `t` covers exactly `numel` consecutive elements (contiguous in some dimension
-/// order: NCHW or channels-last), so that it can be a view into a flat buffer.
+/// order: NCHW or channels-last), so that it can be a view into a flat buffer: its
+/// dimensions longer than 1, taken by increasing stride, have strides 1, d0, d0·d1, ...
 fn dense(t: &Tensor) -> bool {
     let (size, stride) = (t.size(), t.stride());
-    if size.contains(&0) || stride.iter().any(|&s| s < 0) {
+    if size.contains(&0) {
         return false;
     }
-    let span: i64 = 1 + size
-        .iter()
-        .zip(&stride)
-        .map(|(d, s)| (d - 1) * s)
-        .sum::<i64>();
     let mut order: Vec<usize> = (0..size.len()).filter(|&i| size[i] > 1).collect();
     order.sort_by_key(|&i| stride[i]);
     let mut expected = 1;
@@ -100,7 +96,7 @@ fn dense(t: &Tensor) -> bool {
         }
         expected *= size[i];
     }
-    span == t.numel() as i64
+    true
 }
 
 impl Sgd {
@@ -239,14 +235,36 @@ impl Sgd {
         all
     }
 
-    /// The gradients as one flat tensor (a view, in the flat layout once every parameter has
-    /// had a gradient; `None` otherwise).
-    pub fn flat_grads(&mut self) -> Option<&Tensor> {
-        if self.attach_grads() {
-            self.flat.as_ref().map(|f| &f.grads)
+    /// Multiplies every gradient by `inv` (the loss scale's reciprocal, 0-dim on the
+    /// parameters' device) in place, and returns 1 (0-dim f32, on the device) when any
+    /// gradient is not finite, else 0. Over the flat gradient buffer once every gradient
+    /// lives there; tensor by tensor otherwise.
+    pub fn unscale_grads(&mut self, inv: &Tensor) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        let finite = if self.attach_grads() {
+            let mut g = self
+                .flat
+                .as_ref()
+                .expect("attached gradients are flat")
+                .grads
+                .shallow_clone();
+            let _ = g.g_mul_(inv);
+            g.isfinite().all()
         } else {
-            None
-        }
+            let mut each = Vec::with_capacity(self.params.len());
+            for p in &self.params {
+                let mut g = p.grad();
+                if g.defined() {
+                    let _ = g.g_mul_(inv);
+                    each.push(g.isfinite().all());
+                }
+            }
+            if each.is_empty() {
+                return Tensor::zeros([], (Kind::Float, inv.device()));
+            }
+            Tensor::stack(&each, 0).all()
+        };
+        finite.logical_not().to_kind(Kind::Float)
     }
 
     /// One update from the gradients autograd left on the parameters; a parameter without a
