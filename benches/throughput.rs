@@ -126,7 +126,7 @@ fn main() {
                 );
                 at += len;
             }
-            let _ = train::evaluate(m.as_ref(), &xs, &ys);
+            let _ = train::evaluate(m.as_ref(), &xs, &ys).expect("evaluation");
             sync(device);
             if e >= 2 {
                 times.push(t.elapsed().as_secs_f64() * 1e3);

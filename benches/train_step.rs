@@ -69,7 +69,7 @@ fn bench_models(c: &mut Criterion) {
             }
             g.bench_function(BenchmarkId::new("eval", kind.name()), |b| {
                 b.iter(|| {
-                    let (loss, _, _) = train::evaluate(m.as_ref(), &x, &y);
+                    let (loss, _, _) = train::evaluate(m.as_ref(), &x, &y).expect("evaluation");
                     sync(device);
                     loss
                 })

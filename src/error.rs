@@ -74,6 +74,14 @@ pub enum Error {
     #[error("{0}")]
     Numerical(String),
 
+    /// A device's memory cannot hold even the smallest unit of the work (`what` says which).
+    #[error("out of memory: {what}")]
+    OutOfMemory {
+        what: String,
+        #[source]
+        source: tch::TchError,
+    },
+
     /// An error raised by libtorch.
     #[error("libtorch error")]
     Torch(#[from] tch::TchError),

@@ -3,6 +3,7 @@
 //! trained on cannot be memorized) and metrics measured in eval mode after every epoch.
 //! Plain MLPs take the fused step of `fused`; every other model goes through autograd.
 pub mod amp;
+pub mod eval;
 pub mod fused;
 pub mod schedule;
 pub mod sgd;
@@ -199,44 +200,53 @@ impl Prepared {
     }
 }
 
-/// Loss and accuracy of `model` in eval mode over `(x, y)`, in large batches without
-/// gradients; also the per-example correctness.
-pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> (f64, f64, Tensor) {
-    evaluate_in(model, x, y, false, false)
+/// Loss and accuracy of `model` in eval mode over `(x, y)`, without gradients, in chunks as
+/// large as memory allows from the device's starting size ([`eval::EvalChunk::start`]); also
+/// the per-example correctness.
+pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Result<(f64, f64, Tensor)> {
+    let chunk = eval::EvalChunk::start(x.device(), y.size()[0]);
+    evaluate_in(model, x, y, &chunk, false, false, "evaluation")
 }
 
-/// `evaluate`, with every chunk in channels-last layout when `channels_last`, and the
-/// forward pass under autocast when `amp` (as training runs it; the loss is summed in fp32).
+/// `evaluate` in `chunk`'s size (which shrinks where memory is short), with every chunk in
+/// channels-last layout when `channels_last`, and the forward pass under autocast when
+/// `amp` (as training runs it; the loss is summed in fp32). `what` names the set in errors.
 fn evaluate_in(
     model: &dyn ModuleT,
     x: &Tensor,
     y: &Tensor,
+    chunk: &eval::EvalChunk,
     channels_last: bool,
     amp: bool,
-) -> (f64, f64, Tensor) {
+    what: &str,
+) -> Result<(f64, f64, Tensor)> {
     let _guard = tch::no_grad_guard();
     let n = y.size()[0];
-    let chunk = 1024;
     let mut loss = Tensor::zeros([], (Kind::Double, x.device()));
     let mut correct = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = chunk.min(n - start);
+    chunk.for_each(n, what, |start, len| {
         let xb = in_layout(x.narrow(0, start, len), channels_last);
         let yb = y.narrow(0, start, len);
-        let logits = tch::autocast(amp, || model.forward_t(&xb, false)).to_kind(Kind::Float);
-        loss += logits
+        // Autocast is switched off again before a failed chunk unwinds past it.
+        let logits = tch::autocast(amp, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward_t(&xb, false)))
+        })
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        .to_kind(Kind::Float);
+        let chunk_loss = logits
             .cross_entropy_loss::<Tensor>(&yb, None, Reduction::Sum, -100, 0.0)
             .to_kind(Kind::Double);
-        correct.push(logits.argmax(-1, false).eq_tensor(&yb));
-        start += len;
-    }
+        let chunk_correct = logits.argmax(-1, false).eq_tensor(&yb);
+        // Only a chunk that finished counts: a refused one is tried again, smaller.
+        loss += chunk_loss;
+        correct.push(chunk_correct);
+    })?;
     let correct = Tensor::cat(&correct, 0);
     let acc = correct
         .to_kind(Kind::Double)
         .mean(Kind::Double)
         .double_value(&[]);
-    (loss.double_value(&[]) / n as f64, acc, correct)
+    Ok((loss.double_value(&[]) / n as f64, acc, correct))
 }
 
 fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
@@ -492,11 +502,28 @@ pub fn train_from(
 
     // A resumed run's clock continues from the last epoch it had measured.
     let wall_offset = std::cell::Cell::new(0.0);
-    let measure = |epoch: usize, step: usize, lr: f64| -> EpochMetrics {
+    // One evaluation chunk size for the run: found once, then kept (see `eval`).
+    let chunk = eval::EvalChunk::start(device, n.max(data.test_y.size()[0]));
+    let measure = |epoch: usize, step: usize, lr: f64| -> Result<EpochMetrics> {
         let (cl, amp) = (cfg.channels_last, cfg.amp);
-        let (train_loss, train_acc, correct) =
-            evaluate_in(model, &data.train_x, &data.train_y, cl, amp);
-        let (test_loss, test_acc, _) = evaluate_in(model, &data.test_x, &data.test_y, cl, amp);
+        let (train_loss, train_acc, correct) = evaluate_in(
+            model,
+            &data.train_x,
+            &data.train_y,
+            &chunk,
+            cl,
+            amp,
+            "training set",
+        )?;
+        let (test_loss, test_acc, _) = evaluate_in(
+            model,
+            &data.test_x,
+            &data.test_y,
+            &chunk,
+            cl,
+            amp,
+            "test set",
+        )?;
         let (clean, corrupted) = match &data.corrupted {
             Some(mask) => (
                 Some(masked_acc(&correct, &mask.logical_not())),
@@ -504,7 +531,7 @@ pub fn train_from(
             ),
             None => (None, None),
         };
-        EpochMetrics {
+        Ok(EpochMetrics {
             epoch,
             step,
             lr,
@@ -515,7 +542,7 @@ pub fn train_from(
             train_acc_clean: clean,
             train_acc_corrupted: corrupted,
             wall_s: wall_offset.get() + start.elapsed().as_secs_f64(),
-        }
+        })
     };
     let finished = |m: &EpochMetrics| -> Option<Stop> {
         if !m.train_loss.is_finite() || !m.test_loss.is_finite() {
@@ -575,7 +602,7 @@ pub fn train_from(
             stop = finished(last);
         }
         None => {
-            let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0));
+            let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0))?;
             on_epoch(&m0)?;
             stop = finished(&m0);
             metrics.push(m0);
@@ -625,7 +652,7 @@ pub fn train_from(
             at += len;
         }
         epoch += 1;
-        let m = measure(epoch, step, lr);
+        let m = measure(epoch, step, lr)?;
         on_epoch(&m)?;
         stop = finished(&m);
         metrics.push(m);
