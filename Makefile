@@ -13,7 +13,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare gpu-bundle clean-libtorch
+.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-bundle clean-libtorch
 
 setup: libtorch data nextest
 
@@ -81,13 +81,20 @@ bench: libtorch
 # Our training step against PyTorch eager on the same libtorch (the .libtorch wheel), per
 # model, interleaved in alternating order, median of REPS; DEVICE=cuda on a GPU machine,
 # PEAK_TFLOPS=67 (say) for the model FLOP utilization, CHANNELS_LAST=1 for NHWC on both
-# sides, MODELS=alexnet,resnet18 for a subset.
+# sides, MODELS=alexnet,resnet18 for a subset, PYTORCH_SGD=foreach,fused for PyTorch's
+# other SGD implementations (the ratio is against the first).
 REPS ?= 5
 DEVICE ?= cpu
+PYTORCH_SGD ?= default
 bench-compare: libtorch
 	@bin=$$(cargo bench --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); \
 	  test -n "$$bin" || { echo "could not build benches/throughput.rs" >&2; exit 1; }; \
-	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE) $(if $(PEAK_TFLOPS),--peak-tflops $(PEAK_TFLOPS)) $(if $(CHANNELS_LAST),--channels-last) $(if $(MODELS),--models $(MODELS))
+	  python3 scripts/bench_compare.py --ours "$$bin" --reps $(REPS) --device $(DEVICE) $(if $(PEAK_TFLOPS),--peak-tflops $(PEAK_TFLOPS)) $(if $(CHANNELS_LAST),--channels-last) $(if $(MODELS),--models $(MODELS)) --pytorch-sgd $(PYTORCH_SGD)
+
+# Kernels (CUDA) or ATen operators (CPU) per SGD step, from PyTorch's profiler: torch.optim.SGD
+# for-loop/foreach/fused, and rethink's two layouts replayed with the same ATen calls.
+sgd-kernels: libtorch
+	PYTHONPATH=$(LIBTORCH_DIR) python3 benches/sgd_kernels.py --device $(DEVICE) $(if $(MODELS),--models $(MODELS))
 
 # A bundle for a lent GPU machine (see scripts/gpu-check.sh): release binaries built with
 # --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored

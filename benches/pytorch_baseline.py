@@ -147,6 +147,28 @@ def build(name):
     raise SystemExit(f"unknown model {name}")
 
 
+SGD_IMPLS = ("default", "for-loop", "foreach", "fused")
+
+
+def make_sgd(params, impl, lr=0.01, momentum=0.9):
+    """torch.optim.SGD in one of its implementations: PyTorch's own choice (`default`,
+    foreach on CUDA, for-loop on CPU), one update per tensor (`for-loop`), multi-tensor
+    kernels (`foreach`), or one fused kernel (`fused`). Same arithmetic, other kernels."""
+    flags = {"default": {}, "for-loop": {"foreach": False}, "foreach": {"foreach": True},
+             "fused": {"fused": True}}[impl]
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, **flags)
+
+
+def sgd_name(opt, impl):
+    """`impl`, with what PyTorch resolved `default` to."""
+    if impl != "default":
+        return impl
+    from torch.optim.optimizer import _default_to_fused_or_foreach
+    params = [p for g in opt.param_groups for p in g["params"]]
+    fused, foreach = _default_to_fused_or_foreach(params, differentiable=False, use_fused=False)
+    return "default (" + ("fused" if fused else "foreach" if foreach else "for-loop") + ")"
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -161,6 +183,8 @@ def main():
                     help="CUDA: fp16 autocast with GradScaler, as rethink's --amp")
     ap.add_argument("--channels-last", action="store_true",
                     help="conv weights and inputs in NHWC layout, as rethink's --channels-last")
+    ap.add_argument("--sgd", choices=SGD_IMPLS, default="default",
+                    help="which torch.optim.SGD implementation (default: PyTorch's own choice)")
     a = ap.parse_args()
     device = torch.device("cuda" if a.device == "cuda" else "cpu")
     if device.type == "cuda":
@@ -168,7 +192,7 @@ def main():
     torch.manual_seed(0)
     model, (c, s) = build(a.model)
     model = model.to(device).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = make_sgd(model.parameters(), a.sgd)
     batch = 128
     # Median over timed windows of `per` steps, as benches/throughput.rs.
     windows, per = {"mlp1x512": (7, 50), "mlp3x512": (7, 50), "alexnet": (7, 2)}.get(a.model, (7, 1))
@@ -249,6 +273,7 @@ def main():
         "impl": "pytorch",
         "model": a.model,
         "engine": "amp" if a.amp else "autograd",
+        "sgd": sgd_name(opt, a.sgd),
         "channels_last": a.channels_last,
         "device": str(device),
         "threads": torch.get_num_threads(),

@@ -50,6 +50,9 @@ def main():
                     help="both sides with fp16 autocast and dynamic loss scaling (CUDA)")
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help="the device's peak for the model FLOP utilization, e.g. 67 (H100 SXM fp32) or 495 (TF32 dense)")
+    ap.add_argument("--pytorch-sgd", default="default",
+                    help="torch.optim.SGD implementations to time PyTorch eager with, comma-separated "
+                         "(default, for-loop, foreach, fused); the first is the one the ratio is against")
     ap.add_argument("--ours", default=os.path.join(ROOT, "target/release/deps/throughput"))
     a = ap.parse_args()
     env = dict(os.environ)
@@ -57,13 +60,18 @@ def main():
     ours_bin = a.ours
     rows = []
     for model in a.models.split(","):
-        ours, theirs, ours_autograd, ours_old = [], [], [], []
+        impls = a.pytorch_sgd.split(",")
+        ours, ours_autograd, ours_old = [], [], []
+        theirs_by = {impl: [] for impl in impls}
+        theirs = theirs_by[impls[0]]
         mode_flags = (["--channels-last"] if a.channels_last else []) + (["--amp"] if a.amp else [])
+        eager = lambda impl: theirs_by[impl].append(run(
+            [sys.executable, "benches/pytorch_baseline.py", "--model", model, "--device", a.device,
+             "--sgd", impl] + mode_flags, env))
         for rep in range(a.reps):
             # Alternate which side goes first, so that neither always follows the other.
             sides = [lambda: ours.append(run([ours_bin, "--model", model, "--device", a.device] + mode_flags)),
-                     lambda: theirs.append(run([sys.executable, "benches/pytorch_baseline.py", "--model", model,
-                                                "--device", a.device] + mode_flags, env))]
+                     lambda: [eager(impl) for impl in impls]]
             for side in sides[::1 if rep % 2 == 0 else -1]:
                 side()
             if ours[-1]["engine"] not in ("autograd", "amp"):
@@ -76,8 +84,11 @@ def main():
         med = lambda xs, k: statistics.median(x[k] for x in xs) if xs[0][k] is not None else None
         o, t = med(ours, "train_images_per_s"), med(theirs, "train_images_per_s")
         row = {"model": model, "engine": ours[0]["engine"], "ours_images_per_s": o,
-               "pytorch_images_per_s": t, "ratio": o / t,
+               "pytorch_images_per_s": t, "ratio": o / t, "pytorch_sgd": theirs[0].get("sgd"),
                "param_tensors": ours[0].get("param_tensors")}
+        for impl in impls[1:]:
+            ti = med(theirs_by[impl], "train_images_per_s")
+            row.update({f"pytorch_{impl}_images_per_s": ti, f"ratio_vs_{impl}": o / ti})
         # Noise on a shared machine only ever slows a step down, so the fastest window of all
         # the processes is the best estimate of what a step costs; the median is what a run sees.
         ob = max(x["train_images_per_s_best"] for x in ours)
@@ -112,7 +123,10 @@ def main():
         row.update({"ours_all": [x["train_images_per_s"] for x in ours],
                     "pytorch_all": [x["train_images_per_s"] for x in theirs]})
         print(f"  train step images/s: rethink ({row['engine']}) {o:9.1f} {rng(ours)}   "
-              f"pytorch eager {t:9.1f} {rng(theirs)}   ratio {o / t:5.2f}")
+              f"pytorch eager, SGD {row['pytorch_sgd']}, {t:9.1f} {rng(theirs)}   ratio {o / t:5.2f}")
+        for impl in impls[1:]:
+            print(f"    against pytorch eager, SGD {impl}: {row[f'pytorch_{impl}_images_per_s']:9.1f} "
+                  f"{rng(theirs_by[impl])}   ratio {row[f'ratio_vs_{impl}']:5.2f}")
         print(f"  fastest window images/s: rethink {ob:9.1f}   pytorch eager {tb:9.1f}   ratio {ob / tb:5.2f}")
         if flop:
             mfu = ""

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine, from the repository root, with the bundle made by
-# `make gpu-bundle` carried along (gpu-bundle/, git-ignored). One command, under 8 minutes
+# `make gpu-bundle` carried along (gpu-bundle/, git-ignored). One command, about 8 minutes at most
 # by construction (each part has its own time limit), bringing back at most 8 files:
 #
 #   bash scripts/gpu-check.sh [TEST] [BENCH_MODELS]
 #     TEST          a nightly test (default gpu::fashion_alexnet_fits_random_labels; "none" skips)
 #     BENCH_MODELS  models for the throughput comparison (default alexnet,resnet18)
-#   TEST_S=240      seconds for the test (its run is kept, finished or not: per-epoch curve
+#   TEST_S=195      seconds for the test (its run is kept, finished or not: per-epoch curve
 #                   and seconds per epoch; a rerun resumes it from its checkpoint)
-#   BENCH_S=50      seconds per throughput mode
-#   MODES="plain channels-last amp"   throughput comparisons against PyTorch eager
+#   BENCH_S=90      seconds per throughput mode
+#   MODES="plain amp"   throughput comparisons against PyTorch eager ("channels-last" too)
+#   PYTORCH_SGD=foreach,fused   the torch.optim.SGD implementations eager runs with
+#   KERNELS_S=45    seconds for the kernels-per-SGD-step count (benches/sgd_kernels.py)
 #   PEAK_TF32_TFLOPS=495, PEAK_FP16_TFLOPS=989   dense peaks for the utilization (H100/H200
 #                   SXM): fp32 convolutions run on TF32 tensor cores (cuDNN's default), amp on fp16
 #
 # Files in $OUT (or gpu-bundle/out): summary.txt (one line per part and its exit status),
-# env.log, test.log, runs.tar.gz (the test's run directories), bench-MODE.log per mode.
+# env.log, test.log, runs.tar.gz (the test's run directories), kernels.log, bench-MODE.log
+# per mode.
 # A part that fails or times out is recorded and the next one runs.
 set -uo pipefail
 test=${1:-gpu::fashion_alexnet_fits_random_labels}
@@ -47,14 +50,15 @@ part env "$out/env.log" 60 bash -c "
   python3 -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"cudnn\", torch.backends.cudnn.version(), torch.cuda.is_available())'
   $b/rethink models && $b/rethink data verify fashion-mnist"
 if [ "$test" != none ]; then
-  part "test $test" "$out/test.log" "${TEST_S:-240}" "$b/claims" --exact "$test" --nocapture
+  part "test $test" "$out/test.log" "${TEST_S:-195}" "$b/claims" --exact "$test" --nocapture
   if [ -d "$RETHINK_RESULTS_DIR/runs" ]; then
     tar czf "$out/runs.tar.gz" -C "$RETHINK_RESULTS_DIR" runs
   else
     echo "runs: none written" | tee -a "$summary"
   fi
 fi
-for mode in ${MODES:-plain channels-last amp}; do
+part kernels "$out/kernels.log" "${KERNELS_S:-45}" python3 benches/sgd_kernels.py --device cuda
+for mode in ${MODES:-plain amp}; do
   case $mode in
     plain) flag=""; peak=${PEAK_TF32_TFLOPS:-495} ;;
     channels-last) flag="--channels-last"; peak=${PEAK_TF32_TFLOPS:-495} ;;
@@ -62,7 +66,8 @@ for mode in ${MODES:-plain channels-last amp}; do
     *) echo "bench $mode: unknown mode" | tee -a "$summary"; continue ;;
   esac
   # shellcheck disable=SC2086
-  part "bench $mode" "$out/bench-$mode.log" "${BENCH_S:-50}" python3 scripts/bench_compare.py \
-    --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "$peak" $flag
+  part "bench $mode" "$out/bench-$mode.log" "${BENCH_S:-90}" python3 scripts/bench_compare.py \
+    --ours "$b/throughput" --reps 3 --device cuda --models "$models" --peak-tflops "$peak" \
+    --pytorch-sgd "${PYTORCH_SGD:-foreach,fused}" $flag
 done
 cat "$summary"

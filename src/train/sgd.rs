@@ -27,6 +27,17 @@ pub struct Sgd {
     lr: f64,
     momentum: f64,
     weight_decay: f64,
+    /// The step's scalars as 0-dim tensors on the parameters' device, with the learning rate
+    /// they were made for: made again only when the rate changes, so a CUDA step launches no
+    /// fill kernels for them.
+    scalars: Option<(f64, Scalars)>,
+}
+
+/// `weight_decay` and `-lr` as 0-dim tensors, the operands of the update's kernels.
+#[derive(Debug)]
+struct Scalars {
+    decay: Tensor,
+    neg_lr: Tensor,
 }
 
 /// How [`Sgd`] holds its parameters: see [`Sgd::new`] and [`Sgd::flat`].
@@ -114,6 +125,7 @@ impl Sgd {
             lr,
             momentum,
             weight_decay,
+            scalars: None,
         }
     }
 
@@ -272,12 +284,9 @@ impl Sgd {
     pub fn step(&mut self) {
         let _guard = tch::no_grad_guard();
         // The step's scalars, made once per step (every parameter shares a kind and device).
-        let Some(first) = self.params.first() else {
+        let Some(Scalars { decay, neg_lr }) = self.scalars() else {
             return;
         };
-        let opts = (first.kind(), first.device());
-        let decay = Tensor::full([], self.weight_decay, opts);
-        let neg_lr = Tensor::full([], -self.lr, opts);
         if self.attach_grads() {
             let f = self.flat.as_mut().expect("attached gradients are flat");
             Self::update(
@@ -315,10 +324,8 @@ impl Sgd {
             }
             return;
         }
+        let Scalars { decay, neg_lr } = self.scalars().expect("a flat layout has parameters");
         let f = self.flat.as_mut().expect("checked above");
-        let opts = (f.params.kind(), f.params.device());
-        let decay = Tensor::full([], self.weight_decay, opts);
-        let neg_lr = Tensor::full([], -self.lr, opts);
         // The arithmetic of `update`, out of place, then kept only where the step is good.
         let v = if self.weight_decay != 0.0 {
             f.momentum
@@ -331,6 +338,25 @@ impl Sgd {
         let ok = found_inf.eq(0.0);
         f.momentum.copy_(&v.where_self(&ok, &f.momentum));
         f.params.copy_(&p.where_self(&ok, &f.params));
+    }
+
+    /// This step's [`Scalars`] (shallow clones of the kept ones), on the parameters' kind and
+    /// device; `None` without parameters.
+    fn scalars(&mut self) -> Option<Scalars> {
+        let first = self.params.first()?;
+        if !matches!(&self.scalars, Some((lr, _)) if *lr == self.lr) {
+            let opts = (first.kind(), first.device());
+            let made = Scalars {
+                decay: Tensor::full([], self.weight_decay, opts),
+                neg_lr: Tensor::full([], -self.lr, opts),
+            };
+            self.scalars = Some((self.lr, made));
+        }
+        let (_, s) = self.scalars.as_ref()?;
+        Some(Scalars {
+            decay: s.decay.shallow_clone(),
+            neg_lr: s.neg_lr.shallow_clone(),
+        })
     }
 
     /// `v = momentum·v + (g + weight_decay·p)`, then `p -= lr·v`, in place: libtorch's order
@@ -567,5 +593,21 @@ mod tests {
             assert!(a.equal(&b));
         }
         assert!(again.load_buffers(&saved[1..]).is_err());
+    }
+
+    #[test]
+    fn a_new_learning_rate_takes_effect_at_the_next_step() {
+        for layout in [Layout::PerTensor, Layout::Flat] {
+            let p = Tensor::zeros([3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+            let mut opt = Sgd::with_layout(vec![p.shallow_clone()], 0.5, 0.0, 0.0, layout);
+            let mut steps = Vec::new();
+            for lr in [0.5, 0.5, 0.25, 0.125] {
+                opt.set_lr(lr);
+                opt.backward_step(&p.sum(Kind::Float));
+                steps.push(p.double_value(&[0]));
+            }
+            // A gradient of 1 each step: the parameter falls by each step's rate.
+            assert_eq!(steps, vec![-0.5, -1.0, -1.25, -1.375], "{}", layout.name());
+        }
     }
 }
