@@ -283,7 +283,7 @@ impl Sgd {
     /// gradient is left alone (in the flat layout, such a step runs tensor by tensor).
     pub fn step(&mut self) {
         let _guard = tch::no_grad_guard();
-        // The step's scalars, made once per step (every parameter shares a kind and device).
+        // The step's scalars, kept between steps (every parameter shares a kind and device).
         let Some(Scalars { decay, neg_lr }) = self.scalars() else {
             return;
         };
