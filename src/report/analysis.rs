@@ -323,13 +323,23 @@ pub fn family_label(e: &Experiment) -> String {
     format!("{} on {} ({size} train{extra})", e.model, e.dataset)
 }
 
-/// A family's runs by seed (the first run of each seed, in seed order).
-fn by_seed<'a>(runs: impl Iterator<Item = &'a LoadedRun>) -> BTreeMap<u64, &'a LoadedRun> {
-    let mut out = BTreeMap::new();
+/// Runs grouped by seed, in seed order; each group keeps the runs' order.
+fn group_by_seed<'a>(
+    runs: impl Iterator<Item = &'a LoadedRun>,
+) -> BTreeMap<u64, Vec<&'a LoadedRun>> {
+    let mut out: BTreeMap<u64, Vec<&LoadedRun>> = BTreeMap::new();
     for r in runs {
-        out.entry(r.exp.train.seed).or_insert(r);
+        out.entry(r.exp.train.seed).or_default().push(r);
     }
     out
+}
+
+/// A family's runs by seed (the first run of each seed, in seed order).
+fn by_seed<'a>(runs: impl Iterator<Item = &'a LoadedRun>) -> BTreeMap<u64, &'a LoadedRun> {
+    group_by_seed(runs)
+        .into_iter()
+        .map(|(seed, group)| (seed, group[0]))
+        .collect()
 }
 
 /// One curve per seed as one series: the curve itself for one seed; for several, the
@@ -431,14 +441,14 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
     // on some seed; each seed's curve relative to its own P = 0, then over seeds.
     let (mut fig1b, mut fig1c) = (Vec::new(), Vec::new());
     for fam in families.values() {
-        let seeds: Vec<Vec<(f64, &LoadedRun)>> = by_seed(fam.iter().copied())
-            .into_keys()
-            .filter_map(|seed| {
+        let seeds: Vec<Vec<(f64, &LoadedRun)>> = group_by_seed(fam.iter().copied())
+            .into_values()
+            .filter_map(|runs| {
                 let mut pts: Vec<(f64, &LoadedRun)> = Vec::new();
-                for r in fam.iter().filter(|r| r.exp.train.seed == seed) {
+                for r in runs {
                     if let Some(p) = corruption(r.exp.randomization) {
                         if !pts.iter().any(|(q, _)| *q == p) {
-                            pts.push((p, *r));
+                            pts.push((p, r));
                         }
                     }
                 }
