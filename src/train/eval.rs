@@ -8,8 +8,15 @@
 //! error is passed on unchanged, and an image that does not fit even alone is an
 //! [`Error::OutOfMemory`].
 //!
-//! - **CUDA** starts at the whole set: a 10,000- or 50,000-image evaluation is one forward
-//!   pass where it fits, which is where a GPU is fastest.
+//! - **CUDA** starts at the whole set up to [`CUDA_CHUNK_CAP`] = 8,192 images: a 10,000-
+//!   or 50,000-image evaluation is a handful of forward passes, which is where a GPU is
+//!   fastest. The cap keeps every intermediate tensor below 2^31 elements, a size class
+//!   where CUDA kernels have a history of index overflows: an illegal memory access is not
+//!   an out-of-memory error, so halving would never recover from one, and it poisons the
+//!   CUDA context. The largest per-image intermediate of the paper's models is Inception's
+//!   stem, 96×28×28 = 75,264 elements (ResNet18's 64×32×32 = 65,536, AlexNet's 64×28×28 =
+//!   50,176), so a chunk's largest tensor stays under 8,192 × 75,264 ≈ 6.2e8, a third of
+//!   2^31, with room for a wider input.
 //! - **CPU** starts at [`CPU_CHUNK`] = 1,024. Memory is rarely the limit there, a larger chunk
 //!   is no faster on a few cores, and the chunk size is part of what makes the CPU metrics
 //!   what they are: MKL and oneDNN may block a matrix product differently for another batch,
@@ -22,6 +29,13 @@ use tch::Device;
 
 /// The first chunk size on CPU (see the module doc).
 pub const CPU_CHUNK: i64 = 1024;
+
+/// The largest chunk on CUDA: no intermediate tensor may reach 2^31 elements (see the
+/// module doc).
+pub const CUDA_CHUNK_CAP: i64 = 8192;
+
+/// The most elements one intermediate tensor of an evaluation chunk may hold.
+pub const MAX_INTERMEDIATE_ELEMENTS: i64 = 1 << 31;
 
 /// The chunk size of one run's evaluations: where it starts, and how far it has shrunk.
 #[derive(Debug)]
@@ -40,11 +54,11 @@ impl EvalChunk {
     }
 
     /// The starting size for evaluations of up to `n` images on `device`: the whole set on
-    /// CUDA (and other accelerators), [`CPU_CHUNK`] on CPU.
+    /// CUDA (and other accelerators) up to [`CUDA_CHUNK_CAP`], [`CPU_CHUNK`] on CPU.
     pub fn start(device: Device, n: i64) -> Self {
         match device {
             Device::Cpu => Self::new(CPU_CHUNK),
-            _ => Self::new(n),
+            _ => Self::new(n.min(CUDA_CHUNK_CAP)),
         }
     }
 
@@ -208,6 +222,56 @@ mod tests {
         );
         assert!(is_out_of_memory(&text), "{text}");
         assert_eq!(chunk.size(), 1);
+    }
+
+    #[test]
+    fn a_cuda_sized_request_is_capped_below_2_31_elements_per_intermediate() {
+        // The whole training set of Fashion-MNIST or CIFAR-10, as CUDA would start it.
+        for n in [50_000, 60_000] {
+            assert_eq!(EvalChunk::start(Device::Cuda(0), n).size(), CUDA_CHUNK_CAP);
+        }
+        assert_eq!(EvalChunk::start(Device::Cuda(0), 300).size(), 300);
+        // The widest per-image intermediates of the paper's models (module doc): Inception's
+        // stem 96x28x28, ResNet18's first block 64x32x32, AlexNet's first conv 64x28x28.
+        for per_image in [96 * 28 * 28, 64 * 32 * 32, 64 * 28 * 28] {
+            assert!(CUDA_CHUNK_CAP * per_image < MAX_INTERMEDIATE_ELEMENTS / 3);
+        }
+
+        // A CPU stand-in for a CUDA device: 60,000 images evaluated from a chunk started the
+        // way CUDA starts it. Every forward pass sees at most the cap, the chunks cover the
+        // set in order, and the result is the CPU's own chunking's.
+        #[derive(Debug)]
+        struct Probe {
+            inner: Box<dyn crate::models::Model>,
+            batches: std::cell::RefCell<Vec<i64>>,
+        }
+        impl tch::nn::ModuleT for Probe {
+            fn forward_t(&self, xs: &tch::Tensor, train: bool) -> tch::Tensor {
+                self.batches.borrow_mut().push(xs.size()[0]);
+                self.inner.forward_t(xs, train)
+            }
+        }
+        use crate::models::{self, Config, ModelKind};
+        tch::manual_seed(5);
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let inner = models::build(&vs.root(), ModelKind::Mlp1x512, &Config::new(1, 2, 10)).unwrap();
+        let x = tch::Tensor::randn([60_000, 1, 2, 2], (tch::Kind::Float, Device::Cpu));
+        let y = tch::Tensor::randint(10, [60_000], (tch::Kind::Int64, Device::Cpu));
+        let probe = Probe {
+            inner,
+            batches: Default::default(),
+        };
+        let chunk = EvalChunk::start(Device::Cuda(0), 60_000);
+        let (_, acc, correct) =
+            super::super::evaluate_in(&probe, &x, &y, &chunk, false, false, "training set")
+                .unwrap();
+        let batches = probe.batches.borrow().clone();
+        assert_eq!(batches.iter().sum::<i64>(), 60_000);
+        assert!(batches.iter().all(|&b| b <= CUDA_CHUNK_CAP), "{batches:?}");
+        assert_eq!(batches.len(), 60_000usize.div_ceil(CUDA_CHUNK_CAP as usize));
+        let (_, cpu_acc, cpu_correct) = super::super::evaluate(&probe, &x, &y).unwrap();
+        assert_eq!(acc, cpu_acc);
+        assert!(correct.equal(&cpu_correct));
     }
 
     /// A real MLP whose forward pass, over more than `fits` images, first asks the CPU
