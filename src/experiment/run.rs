@@ -72,6 +72,10 @@ pub struct RunOptions<'a> {
     pub on_epoch: OnEpoch<'a>,
     /// Where to resume from, and where to save checkpoints.
     pub checkpoints: train::Checkpoints<'a>,
+    /// Lets an `amp` experiment run on the CPU, where autocast does nothing: the run is fp32
+    /// through the amp optimizer and its loss scaler. Only for testing that wiring on a
+    /// machine without CUDA; `rethink run` never sets it and refuses `--amp` off CUDA.
+    pub amp_off_cuda: bool,
 }
 
 impl RunOptions<'_> {
@@ -81,6 +85,7 @@ impl RunOptions<'_> {
             data_dir: None,
             on_epoch: Box::new(|_| Ok(())),
             checkpoints: train::Checkpoints::default(),
+            amp_off_cuda: false,
         }
     }
 }
@@ -95,7 +100,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
     exp.validate()?;
     let start = Instant::now();
     let device = opts.device;
-    if exp.train.amp && !device.is_cuda() {
+    if exp.train.amp && !device.is_cuda() && !opts.amp_off_cuda {
         return Err(Error::config(
             "amp",
             "needs a cuda device: tch's autocast is libtorch's cuda autocast",

@@ -19,6 +19,9 @@ pub struct RunDir {
     pub path: PathBuf,
     /// Keep the checkpoint once the run has finished (by default it is removed).
     pub keep_checkpoint: bool,
+    /// See [`RunOptions::amp_off_cuda`](super::RunOptions): for tests of the amp wiring on
+    /// CPU only.
+    pub amp_off_cuda: bool,
     /// The locked directory handle (shared by clones; released when the last is dropped).
     _lock: Option<Arc<File>>,
     /// Whether [`RunDir::create`] made the directory (a run that fails before measuring
@@ -150,6 +153,7 @@ impl RunDir {
         let dir = RunDir {
             path: path.into(),
             keep_checkpoint: false,
+            amp_off_cuda: false,
             _lock: Some(Arc::new(lock)),
             created: !existed,
         };
@@ -219,6 +223,7 @@ impl RunDir {
         RunDir {
             path: path.into(),
             keep_checkpoint: false,
+            amp_off_cuda: false,
             _lock: None,
             created: false,
         }
@@ -277,6 +282,7 @@ impl RunDir {
                 resume,
                 save: Some(&mut save),
             },
+            amp_off_cuda: self.amp_off_cuda,
         };
         let rec = run_with(exp, opts);
         let rec = match rec {

@@ -165,3 +165,72 @@ fn resume_refuses_a_finished_run_and_a_changed_experiment_and_keeps_a_checkpoint
         stderr(&o)
     );
 }
+
+/// The `amp` wiring through the real loop, on the CPU (where autocast does nothing, so the
+/// run is fp32 through the amp optimizer and its loss scaler; the CLI refuses `--amp` off
+/// CUDA, and only this test lets it through): a run interrupted after its checkpoint and
+/// resumed measures what an uninterrupted one does, and the checkpoint carries the loss
+/// scaler's state.
+#[test]
+fn amp_through_the_real_loop_checkpoints_and_resumes_with_its_loss_scaler() {
+    use rethink::experiment::Experiment;
+    require_fashion();
+    tch::set_num_threads(THREADS);
+    let mut exp = Experiment::preset("fashion-smoke-alexnet-random-labels").unwrap();
+    exp.train.amp = true;
+    exp.train.max_epochs = 6;
+    exp.train.target_train_acc = None;
+    exp.name = "amp-on-cpu".into();
+    let tmp = tempdir();
+    let (whole, cut) = (tmp.path().join("whole"), tmp.path().join("cut"));
+    let cpu = tch::Device::Cpu;
+
+    let refused = RunDir::create(&whole, false)
+        .unwrap()
+        .train(&exp, cpu, None, &mut |_| {})
+        .unwrap_err();
+    assert!(
+        rethink::error::chain(&refused).contains("needs a cuda device"),
+        "{refused}"
+    );
+
+    let mut dir = RunDir::create(&whole, true).unwrap();
+    dir.amp_off_cuda = true;
+    let rec = dir.train(&exp, cpu, None, &mut |_| {}).unwrap();
+    assert_eq!(rec.summary.epochs, 6);
+
+    // Interrupted when epoch 4 is measured: the last checkpoint holds an epoch before it
+    // (after the first, checkpoints are written as often as their cost allows).
+    let mut dir = RunDir::create(&cut, false).unwrap();
+    dir.amp_off_cuda = true;
+    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dir.train(&exp, cpu, None, &mut |m| {
+            if m.epoch == 4 {
+                panic!("interrupted at epoch 4");
+            }
+        })
+    }));
+    assert!(interrupted.is_err(), "the run was not interrupted");
+    drop(dir);
+    let named = tch::Tensor::load_multi(cut.join(CHECKPOINT)).unwrap();
+    let meta = named.iter().find(|(n, _)| n == "meta").unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&Vec::<u8>::try_from(&meta.1).unwrap()).unwrap();
+    let steps_at_checkpoint = meta["step"].as_u64().unwrap();
+    let epoch = meta["epoch"].as_u64().unwrap();
+    assert!((1..4).contains(&epoch), "checkpoint at epoch {epoch}");
+    // (scale, good steps since it last changed, skipped): fp32 gradients are always finite.
+    assert_eq!(
+        meta["scaler"],
+        serde_json::json!([65536.0, steps_at_checkpoint, 0]),
+        "the checkpoint's loss scaler state"
+    );
+
+    let (mut dir, resumed_exp) = RunDir::resume(&cut).unwrap();
+    assert_eq!(resumed_exp, exp);
+    dir.amp_off_cuda = true;
+    let resumed = dir.train(&exp, cpu, None, &mut |_| {}).unwrap();
+    assert_eq!(metrics_without_times(&cut), metrics_without_times(&whole));
+    assert_eq!(resumed.summary.steps, rec.summary.steps);
+    assert!(!cut.join(CHECKPOINT).exists());
+}
