@@ -2,12 +2,18 @@
 # The end-to-end checks of `make nightly-smoke`, after its two shards and first merge in
 # OUT (scripts/nightly.sh at smoke scale). Fails, naming what is wrong, unless:
 #  1. each shard kept its run directories and JUnit report, and together they hold every
-#     smoke claim's runs;
+#     smoke claim's runs; the shards ran as a first night, with no snapshots to compare
+#     against: they wrote one snapshot per smoke claim, each equal to the committed one in
+#     tests/claims/snapshots, listed them in outcome.md, and left the checkout untouched;
 #  2. the merged report judged every smoke claim, and each holds;
 #  3. a second night (the merge again, PREVIOUS = the first) appends to the history,
 #     draws each claim's trend over two nights, and its `rethink diff` prints nothing;
 #  4. `rethink diff` flags a planted change (a random-label run's test accuracy moved far
-#     from chance) and exits 1.
+#     from chance) and exits 1;
+#  5. a night against the first night's snapshots, one of them planted with a change, is
+#     red, and its outcome.md names that claim as a moved snapshot and none as a failed
+#     verdict;
+#  6. `nightly.sh gather` lays out a single shard artifact that was unpacked flat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: nightly-smoke-check.sh OUT}
@@ -23,6 +29,23 @@ done
 runs=$(ls "$out"/shard-*/runs | grep -c '^fashion-smoke-' || true)
 want=$("$rethink" reproduce --scale smoke --list | wc -l)
 [ "$runs" -eq "$want" ] || fail "the shards hold $runs runs, the smoke claims read $want"
+
+# The first night: every snapshot new, each what the repository holds.
+new_snaps=$(ls "$out"/shard-*/snapshots/*.snap 2>/dev/null | wc -l)
+[ "$new_snaps" -eq "$n_claims" ] || fail "the first night wrote $new_snaps new snapshots, want one per smoke claim ($n_claims)"
+for f in "$out"/shard-*/snapshots/*.snap; do
+  committed=tests/claims/snapshots/${f##*/}
+  [ -f "$committed" ] || fail "no committed snapshot for ${f##*/}"
+  # The JSON after insta's header (which names the writing file and line).
+  body() { awk 'c >= 2; /^---$/ { c++ }' "$1"; }
+  [ -n "$(body "$f")" ] && [ "$(body "$f")" = "$(body "$committed")" ] \
+    || fail "the first night's ${f##*/} differs from the committed one: $(diff "$f" "$committed")"
+done
+for k in 1 2; do
+  grep -q 'new snapshots written' "$out/shard-$k/outcome.md" || fail "shard $k's outcome.md does not list its new snapshots"
+done
+! ls tests/claims/snapshots | grep -q '\.snap\.new$' || fail "the nightly left .snap.new files in the checkout"
+echo "first night: green, $new_snaps new snapshots collected, each equal to the committed one"
 
 python3 - "$out/merged/summary.json" "$n_claims" <<'PY' || fail "the merged report"
 import json, sys
@@ -63,4 +86,34 @@ grep -q 'smoke-fashion-alexnet-fits-random-labels' "$out/planted-diff.txt" \
   || fail "rethink diff did not name the planted claim: $(cat "$out/planted-diff.txt")"
 echo "planted change flagged:"
 cat "$out/planted-diff.txt"
-echo "nightly-smoke: $n_claims claims over 2 shards, merged, 2 nights of history with $trends trend figures, diff silent on none and loud on a planted change"
+# A night against the first night's snapshots, one of them planted with a change.
+second_base="$out/second-night-snapshots"
+rm -rf "$second_base" && mkdir -p "$second_base"
+cp "$out"/shard-*/snapshots/*.snap "$second_base/"
+planted_claim=smoke-fashion-alexnet-fits-random-labels
+python3 - "$second_base/$planted_claim.snap" <<'PY'
+import sys
+p = sys.argv[1]
+text = open(p).read()
+old = '"value": 1.0'
+assert old in text, f"{p} has no {old}"
+open(p, "w").write(text.replace(old, '"value": 0.5', 1))
+PY
+status=0
+NIGHTLY_OUT="$out/second-night" NIGHTLY_SNAPSHOTS="$second_base" scripts/nightly.sh shard 1 1 >"$out/second-night.log" 2>&1 || status=$?
+second="$out/second-night/shard-1"
+[ "$status" -ne 0 ] || fail "a second night with a planted snapshot change is green"
+grep -q "moved snapshots.*$planted_claim" "$second/outcome.md" || fail "the second night's outcome.md does not name $planted_claim as moved: $(cat "$second/outcome.md")"
+! grep -q 'failed verdicts' "$second/outcome.md" || fail "the second night reports a failed verdict: $(cat "$second/outcome.md")"
+[ -f "$second/snapshots/$planted_claim.snap.new" ] || fail "the second night did not collect $planted_claim.snap.new"
+echo "second night: red, naming the planted change:"
+cat "$second/outcome.md"
+
+# One shard artifact, unpacked flat by GitHub's download-artifact.
+flat="$out/gather-test"
+rm -rf "$flat" && mkdir -p "$flat/downloaded"
+cp -r "$out/shard-1"/. "$flat/downloaded/"
+NIGHTLY_OUT="$flat" scripts/nightly.sh gather "$flat/downloaded" >/dev/null
+[ -f "$flat/shard-1/shard.txt" ] && [ -d "$flat/shard-1/runs" ] || fail "gather did not lay out a flat single artifact as shard-1"
+
+echo "nightly-smoke: a first night of $n_claims claims over 2 shards, green with its snapshots collected; merged, 2 nights of history with $trends trend figures, diff silent on none and loud on a planted change; a planted snapshot change red and named"

@@ -110,7 +110,9 @@ fn assert_nightly_claim(id: &str) {
     let refs: Vec<&dyn Run> = runs.iter().map(|r| r as &dyn Run).collect();
     let v = claim.judge(&refs).unwrap();
     eprint!("{v}");
-    assert!(v.holds, "{v}");
+    // scripts/nightly.sh tells a failed verdict from a moved snapshot ("snapshot assertion
+    // for 'ID' failed", insta's words) by this line.
+    assert!(v.holds, "verdict failed: {}\n{v}", claim.id);
     snapshot_verdict(&v);
 }
 

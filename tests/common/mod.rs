@@ -163,12 +163,21 @@ pub fn assert_claim(id: &str) -> Verdict {
     v
 }
 
+/// Where the claims' snapshots live: `RETHINK_SNAPSHOTS_DIR` when set (the nightly compares
+/// against a scratch copy of the repository's, so that a first night's new snapshots and a
+/// changed one's `.snap.new` are collected without touching the checkout), else
+/// `tests/claims/snapshots` under [`root`].
+pub fn snapshots_dir() -> PathBuf {
+    std::env::var_os("RETHINK_SNAPSHOTS_DIR")
+        .map_or_else(|| root().join("tests/claims/snapshots"), PathBuf::from)
+}
+
 /// Compares a verdict with its snapshot (named by the claim id, shared by every test that
 /// judges the claim).
 pub fn snapshot_verdict(v: &Verdict) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
-    settings.set_snapshot_path(root().join("tests/claims/snapshots"));
+    settings.set_snapshot_path(snapshots_dir());
     settings.bind(|| insta::assert_json_snapshot!(v.claim.clone(), v.snapshot()));
 }
 
