@@ -13,7 +13,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-bundle clean-libtorch
+.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-build gpu-bundle gpu-check-dry clean-libtorch
 
 setup: libtorch data nextest
 
@@ -54,15 +54,18 @@ test: setup
 	cargo nextest run --profile $(NEXTEST_PROFILE)
 
 # The nightly GPU suite in miniature, on CPU, end to end (scripts/nightly.sh at smoke scale):
-# two shards of the nightly's tests on the smoke presets, the merge, two nights of history
-# and their trend figures, and `rethink diff` silent on an unchanged result set and loud on
-# a planted change. Results in $(SMOKE_OUT)/.
+# a first night (two shards of the nightly's tests on the smoke presets, with no snapshots
+# to compare against: green, and the snapshots it writes must equal the committed ones), the
+# merge, two nights of history and their trend figures, `rethink diff` silent on an
+# unchanged result set and loud on a planted change, and a night against a planted snapshot
+# change: red, naming it (scripts/nightly-smoke-check.sh). Results in $(SMOKE_OUT)/.
 SMOKE_OUT ?= target/nightly-smoke
 nightly-smoke: setup
-	rm -rf $(SMOKE_OUT)
+	rm -rf $(SMOKE_OUT) && mkdir -p $(SMOKE_OUT)/no-snapshots
 	export RETHINK_NIGHTLY_SCALE=smoke NIGHTLY_OUT=$(SMOKE_OUT) CARGO_TARGET_DIR=$(CURDIR)/target \
 	  RETHINK_CACHE=$(CURDIR)/target/nightly-cache LIBTORCH=$${LIBTORCH:-$(CURDIR)/$(LIBTORCH_DIR)/torch}; \
-	  scripts/nightly.sh shard 1 2 && scripts/nightly.sh shard 2 2 && \
+	  NIGHTLY_SNAPSHOTS=$(SMOKE_OUT)/no-snapshots scripts/nightly.sh shard 1 2 && \
+	  NIGHTLY_SNAPSHOTS=$(SMOKE_OUT)/no-snapshots scripts/nightly.sh shard 2 2 && \
 	  scripts/nightly.sh merge && scripts/nightly-smoke-check.sh $(SMOKE_OUT)
 
 # One libtorch thread per run, as the claim tests and the calibrations: on one machine the
@@ -96,26 +99,52 @@ bench-compare: libtorch
 sgd-kernels: libtorch
 	PYTHONPATH=$(LIBTORCH_DIR) python3 benches/sgd_kernels.py --device $(DEVICE) $(if $(MODELS),--models $(MODELS))
 
-# A bundle for a lent GPU machine (see scripts/gpu-check.sh): release binaries built with
-# --features gpu, the claims test binary, and the Fashion-MNIST files, in git-ignored
-# gpu-bundle/. It must travel (under 60 MiB) and must load libtorch's CUDA library there
-# (`readelf -d` lists libtorch_cuda.so, which build.rs forces in): both are checked.
+# Every target (tests, binaries, benches) built with --features gpu, as the nightly builds
+# them, and every executable checked to load libtorch's CUDA library (`readelf -d` lists
+# libtorch_cuda.so, which build.rs forces in): a CPU machine proves the GPU build links.
+gpu-build: libtorch
+	cargo test --features gpu --all-targets --no-run --message-format=json-render-diagnostics \
+	  | python3 scripts/cargo-executables.py >target/gpu-build.executables
+	@test -s target/gpu-build.executables || { echo "gpu-build: cargo reported no executables" >&2; exit 1; }
+	@while read -r f; do \
+	  readelf -d "$$f" | grep -q 'NEEDED.*\[libtorch_cuda.so\]' \
+	    || { echo "gpu-build: $$f does not load libtorch_cuda.so (readelf -d): is LIBTORCH a CPU-only build?" >&2; exit 1; }; \
+	done <target/gpu-build.executables
+	@echo "gpu-build: $$(wc -l <target/gpu-build.executables) executables built with --features gpu, each loads libtorch_cuda.so"
+
+# A bundle for a lent GPU machine (scripts/gpu-check.sh): the rethink binary and the
+# throughput bench built with --features gpu, and the Fashion-MNIST files, in BUNDLE
+# (git-ignored gpu-bundle/). It must travel (under 60 MiB; a device run carries 64) and
+# must load libtorch's CUDA library there: both are checked. BUNDLE_PROFILE=dev builds it
+# unoptimized, as the dry run does.
+BUNDLE ?= gpu-bundle
+BUNDLE_PROFILE ?= release
 BUNDLE_MAX_MIB := 60
 gpu-bundle: libtorch data
-	rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/data/fashion-mnist
-	cargo build --release --features gpu --bin rethink
-	cp target/release/rethink gpu-bundle/bin/
-	@t=$$(cargo test --release --features gpu --test claims --no-run 2>&1 | grep -o 'target/release/deps/claims-[0-9a-f]*' | tail -1); cp "$$t" gpu-bundle/bin/claims
-	@b=$$(cargo bench --features gpu --bench throughput --no-run 2>&1 | grep -o 'target/release/deps/throughput-[0-9a-f]*' | tail -1); cp "$$b" gpu-bundle/bin/throughput
-	strip gpu-bundle/bin/*
-	cp $(FASHION_DEB_DIR)/*.gz gpu-bundle/data/fashion-mnist/
-	@for f in gpu-bundle/bin/*; do \
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/bin $(BUNDLE)/data/fashion-mnist
+	cargo build --profile $(BUNDLE_PROFILE) --features gpu --bin rethink --bench throughput \
+	  --message-format=json-render-diagnostics | python3 scripts/cargo-executables.py rethink throughput \
+	  | while read -r f; do name=$$(basename "$$f"); cp "$$f" "$(BUNDLE)/bin/$${name%%-*}"; done
+	@test -x $(BUNDLE)/bin/rethink && test -x $(BUNDLE)/bin/throughput || { echo "gpu-bundle: the build made no rethink or throughput binary" >&2; exit 1; }
+	strip $(BUNDLE)/bin/*
+	cp $(FASHION_DEB_DIR)/*.gz $(BUNDLE)/data/fashion-mnist/
+	@for f in $(BUNDLE)/bin/*; do \
 	  readelf -d "$$f" | grep -q 'NEEDED.*\[libtorch_cuda.so\]' \
 	    || { echo "gpu-bundle: $$f does not load libtorch_cuda.so (readelf -d): is LIBTORCH a CPU-only build?" >&2; exit 1; }; \
 	done
-	@mib=$$(du -sm gpu-bundle | cut -f1); \
+	@mib=$$(du -sm $(BUNDLE) | cut -f1); \
 	  if [ "$$mib" -ge $(BUNDLE_MAX_MIB) ]; then echo "gpu-bundle: $$mib MiB, over the $(BUNDLE_MAX_MIB) MiB a device run carries" >&2; exit 1; fi; \
 	  echo "gpu-bundle: $$mib MiB (< $(BUNDLE_MAX_MIB)), every binary loads libtorch_cuda.so"
+
+# scripts/gpu-check.sh end to end on the CPU with tiny sizes (DRY=1), from a bundle built
+# unoptimized, into OUT (default target/gpu-check-dry): every part must finish ok, every
+# file must be under 16 MiB, and no checkpoint may come back, loose or in an archive.
+DRY_OUT := $(if $(filter environment%,$(origin OUT)),$(OUT),target/gpu-check-dry)
+gpu-check-dry: gpu-build
+	$(MAKE) --no-print-directory gpu-bundle BUNDLE=target/gpu-bundle-dry BUNDLE_PROFILE=dev
+	rm -rf $(DRY_OUT)
+	DRY=1 BUNDLE=target/gpu-bundle-dry OUT=$(DRY_OUT) WORK=target/gpu-check-dry-work bash scripts/gpu-check.sh
+	scripts/gpu-check-verify.sh $(DRY_OUT)
 
 lint: libtorch
 	cargo fmt --check

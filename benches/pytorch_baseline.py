@@ -131,19 +131,22 @@ class ResNet18(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-def build(name):
+def build(name, shape=None):
+    """The model `name` for inputs of `shape` (channels, side): by default 3x32 for ResNet18
+    and 3x28 for the others, the paper's shapes."""
+    c, s = shape or ((3, 32) if name == "resnet18" else (3, 28))
     if name == "mlp1x512":
-        return MLP(3 * 28 * 28, 1), (3, 28)
+        return MLP(c * s * s, 1), (c, s)
     if name == "mlp3x512":
-        return MLP(3 * 28 * 28, 3), (3, 28)
+        return MLP(c * s * s, 3), (c, s)
     if name == "alexnet":
-        return AlexNet(), (3, 28)
+        return AlexNet(c, s), (c, s)
     if name == "inception":
-        return Inception(), (3, 28)
+        return Inception(c), (c, s)
     if name == "inception-nobn":
-        return Inception(bn=False), (3, 28)
+        return Inception(c, bn=False), (c, s)
     if name == "resnet18":
-        return ResNet18(), (3, 32)
+        return ResNet18(c), (c, s)
     raise SystemExit(f"unknown model {name}")
 
 
@@ -185,18 +188,24 @@ def main():
                     help="conv weights and inputs in NHWC layout, as rethink's --channels-last")
     ap.add_argument("--sgd", choices=SGD_IMPLS, default="default",
                     help="which torch.optim.SGD implementation (default: PyTorch's own choice)")
+    ap.add_argument("--shape", help="input channels and side, CxS (default 3x32 for resnet18, else 3x28)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--warmup-s", type=float, default=0.0,
+                    help="untimed steps for at least this long before the first window (a GPU's clock ramps up)")
+    ap.add_argument("--windows", type=int, help="timed windows (default 7)")
     a = ap.parse_args()
     device = torch.device("cuda" if a.device == "cuda" else "cpu")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
-    model, (c, s) = build(a.model)
+    model, (c, s) = build(a.model, tuple(int(v) for v in a.shape.split("x")) if a.shape else None)
     model = model.to(device).train()
     opt = make_sgd(model.parameters(), a.sgd)
-    batch = 128
+    batch = a.batch
     # Median over timed windows of `per` steps, as benches/throughput.rs.
     windows, per = {"mlp1x512": (7, 50), "mlp3x512": (7, 50), "alexnet": (7, 2)}.get(a.model, (7, 1))
     per = a.steps or per
+    windows = a.windows or windows
     x = torch.randn(batch, c, s, s, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     if a.channels_last:
@@ -221,6 +230,10 @@ def main():
 
     for _ in range(3):
         step(x, y)
+    warm = time.perf_counter()
+    while time.perf_counter() - warm < a.warmup_s:
+        step(x, y)
+        sync(device)
     rates = []
     for _ in range(windows):
         sync(device)
@@ -275,6 +288,10 @@ def main():
         "engine": "amp" if a.amp else "autograd",
         "sgd": sgd_name(opt, a.sgd),
         "channels_last": a.channels_last,
+        "shape": f"{c}x{s}",
+        "batch": batch,
+        "window_steps": per,
+        "windows": windows,
         "device": str(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -7,6 +7,11 @@
 //!     [--sgd per-tensor|flat] (the autograd SGD's layout; flat by default)
 //!     [--channels-last]     (conv weights and inputs in NHWC layout)
 //!     [--amp]               (CUDA: fp16 autocast with dynamic loss scaling)
+//!     [--shape CxS]         (input channels and side; default 3x32 for ResNet18, else 3x28)
+//!     [--batch N]           (default 128)
+//!     [--warmup-s S]        (untimed steps for at least S seconds before the first window,
+//!                            after 3 steps: a GPU's clock ramps up; default 0)
+//!     [--windows W]         (timed windows; default 7)
 use rethink::models::{self, ModelKind};
 use rethink::train;
 use std::time::Instant;
@@ -50,12 +55,18 @@ fn main() {
     if device != Device::Cpu {
         tch::Cuda::cudnn_set_benchmark(true);
     }
-    let (c, s) = if kind == ModelKind::Resnet18 {
-        (3, 32)
-    } else {
-        (3, 28)
+    let (c, s) = match arg("--shape") {
+        Some(v) => {
+            let (c, s) = v.split_once('x').expect("--shape CxS, for example 1x28");
+            (
+                c.parse::<i64>().expect("--shape channels"),
+                s.parse::<i64>().expect("--shape side"),
+            )
+        }
+        None if kind == ModelKind::Resnet18 => (3, 32),
+        None => (3, 28),
     };
-    let batch = 128i64;
+    let batch: i64 = arg("--batch").map_or(128, |v| v.parse().expect("--batch N"));
     // The step rate is the median over timed windows of `per` steps, which shrugs off the
     // bursts of noise a shared machine has; `--steps` sets `per`.
     let (windows, per) = match kind {
@@ -64,6 +75,8 @@ fn main() {
         _ => (7, 1),
     };
     let per: usize = arg("--steps").and_then(|v| v.parse().ok()).unwrap_or(per);
+    let windows: usize = arg("--windows").map_or(windows, |v| v.parse().expect("--windows W"));
+    let warmup_s: f64 = arg("--warmup-s").map_or(0.0, |v| v.parse().expect("--warmup-s S"));
     tch::manual_seed(0);
     let vs = nn::VarStore::new(device);
     let m = models::build(&vs.root(), kind, &models::Config::new(c, s, 10)).unwrap();
@@ -89,6 +102,11 @@ fn main() {
     let y = Tensor::randint(10, [batch], (Kind::Int64, device));
     for _ in 0..3 {
         opt.step(m.as_ref(), &x, &y);
+    }
+    let warm = Instant::now();
+    while warm.elapsed().as_secs_f64() < warmup_s {
+        opt.step(m.as_ref(), &x, &y);
+        sync(device);
     }
     let mut rates = Vec::new();
     for _ in 0..windows {
@@ -158,6 +176,10 @@ fn main() {
             "engine": opt.name(),
             "sgd": opt.layout(),
             "channels_last": cl,
+            "shape": format!("{c}x{s}"),
+            "batch": batch,
+            "window_steps": per,
+            "windows": windows,
             "device": train::device_name(device),
             "threads": tch::get_num_threads(),
             "params": params,
