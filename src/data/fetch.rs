@@ -184,8 +184,27 @@ pub fn verify_file(path: &Path, spec: &FileSpec) -> Result<Verified> {
     })
 }
 
+/// How long a download waits to connect, and for each read: a mirror that accepts the
+/// connection and then never answers fails after `read` instead of hanging.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: std::time::Duration,
+    pub read: std::time::Duration,
+}
+
+impl Timeouts {
+    pub const DEFAULT: Timeouts = Timeouts {
+        connect: std::time::Duration::from_secs(30),
+        read: std::time::Duration::from_secs(60),
+    };
+}
+
+/// Tries per mirror before the next one: a transient failure is retried once.
+const ATTEMPTS: usize = 2;
+
 /// Downloads every file of `kind` missing from `dir`, verifying each before it is renamed
-/// into place. `progress(name, done, total)` is called as bytes arrive.
+/// into place, each mirror tried [`ATTEMPTS`] times with [`Timeouts::DEFAULT`].
+/// `progress(name, done, total)` is called as bytes arrive.
 pub fn fetch(
     kind: DatasetKind,
     dir: &Path,
@@ -203,15 +222,17 @@ pub fn fetch(
             }
         }
         let mut last = None;
-        for base in m.mirrors {
+        'mirrors: for base in m.mirrors {
             let url = format!("{base}{}", spec.name);
-            match download_verified(&url, &dest, spec, progress) {
-                Ok(v) => {
-                    last = None;
-                    out.push(v);
-                    break;
+            for _ in 0..ATTEMPTS {
+                match download_verified(&url, &dest, spec, Timeouts::DEFAULT, progress) {
+                    Ok(v) => {
+                        last = None;
+                        out.push(v);
+                        break 'mirrors;
+                    }
+                    Err(e) => last = Some(e),
                 }
-                Err(e) => last = Some(e),
             }
         }
         if let Some(e) = last {
@@ -225,6 +246,7 @@ fn download_verified(
     url: &str,
     dest: &Path,
     spec: &FileSpec,
+    timeouts: Timeouts,
     progress: &mut dyn FnMut(&str, u64, Option<u64>),
 ) -> Result<Verified> {
     let partial = dest.with_extension("partial");
@@ -232,7 +254,11 @@ fn download_verified(
         url: url.into(),
         source,
     };
-    let resp = ureq::get(url).call().map_err(|e| download(Box::new(e)))?;
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(timeouts.connect)
+        .timeout_read(timeouts.read)
+        .build();
+    let resp = agent.get(url).call().map_err(|e| download(Box::new(e)))?;
     let total = resp.header("content-length").and_then(|s| s.parse().ok());
     let mut reader = resp.into_reader();
     let mut file = std::fs::File::create(&partial)
@@ -310,6 +336,7 @@ mod tests {
             &serve(body.clone(), 1),
             &dest,
             &good,
+            Timeouts::DEFAULT,
             &mut |_, done, total| {
                 seen = done;
                 assert_eq!(total, Some(body.len() as u64));
@@ -327,9 +354,42 @@ mod tests {
             ..good
         };
         let dest2 = dir.path().join("g.gz");
-        let e = download_verified(&serve(body, 1), &dest2, &bad, &mut |_, _, _| {}).unwrap_err();
+        let e = download_verified(
+            &serve(body, 1),
+            &dest2,
+            &bad,
+            Timeouts::DEFAULT,
+            &mut |_, _, _| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("md5 mismatch"), "{e}");
         assert!(!dest2.exists() && !dir.path().join("g.partial").exists());
+    }
+
+    #[test]
+    fn a_mirror_that_accepts_and_never_answers_times_out_naming_the_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/f.gz", listener.local_addr().unwrap());
+        // Accepts the connection, reads nothing, answers nothing.
+        let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+        let dir = tempfile::tempdir().unwrap();
+        let spec = FileSpec {
+            name: "f.gz",
+            md5: "00000000000000000000000000000000",
+            payload_md5: None,
+        };
+        let timeouts = Timeouts {
+            connect: std::time::Duration::from_secs(5),
+            read: std::time::Duration::from_millis(300),
+        };
+        let start = std::time::Instant::now();
+        let dest = dir.path().join("f.gz");
+        let e = download_verified(&url, &dest, &spec, timeouts, &mut |_, _, _| {}).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let text = crate::error::chain(&e);
+        assert!(text.contains(&url), "{text}");
+        assert!(!dest.exists() && !dir.path().join("f.partial").exists());
+        drop(held.join());
     }
 
     #[test]
