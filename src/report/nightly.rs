@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 pub struct Merged {
     /// Run directories copied in, per shard, in the order given.
     pub copied: Vec<(PathBuf, usize)>,
+    /// Directories in a shard that hold a run's files but no `config.json`: not a run that
+    /// can be judged or rerun, so not merged (`rethink merge` names them and fails).
+    pub dropped: Vec<PathBuf>,
     /// Runs found in more than one shard with the same config and summary: kept once.
     pub duplicates: Vec<String>,
     pub report: ReportSummary,
@@ -41,12 +44,56 @@ fn copy_run(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The run directories under a shard's results (`SHARD/runs/NAME`, or `SHARD/NAME`).
-fn shard_runs(shard: &Path) -> Result<Vec<PathBuf>> {
-    Ok(super::subdirectories(shard)?
-        .into_iter()
-        .filter(|p| p.join("config.json").is_file())
-        .collect())
+/// The run directories under a shard's results (`SHARD/runs/NAME`, or `SHARD/NAME`), and
+/// the directories there that hold a run's files without its `config.json`.
+fn shard_runs(shard: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut runs, mut dropped) = (Vec::new(), Vec::new());
+    for p in super::subdirectories(shard)? {
+        if p.join("config.json").is_file() {
+            runs.push(p);
+        } else if [
+            "metrics.jsonl",
+            "summary.json",
+            crate::experiment::CHECKPOINT,
+        ]
+        .iter()
+        .any(|f| p.join(f).exists())
+        {
+            dropped.push(p);
+        }
+    }
+    Ok((runs, dropped))
+}
+
+/// A history file can take the night's lines: absent, or a regular file whose last line is
+/// whole. A torn last line (no newline, from an interrupted write) would have the night's
+/// first line glued to it and spoil the file for `rethink history`, so it is refused before
+/// anything is merged.
+fn check_history_appendable(history: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let meta = match std::fs::metadata(history) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(history, "cannot read", e)),
+    };
+    if !meta.is_file() {
+        return Err(Error::format(history, "is not a regular file"));
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut f = std::fs::File::open(history).map_err(|e| Error::io(history, "cannot read", e))?;
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1))
+        .and_then(|_| f.read_exact(&mut last))
+        .map_err(|e| Error::io(history, "cannot read", e))?;
+    if last[0] != b'\n' {
+        return Err(Error::format(
+            history,
+            "its last line is torn (the file does not end with a newline): remove or complete that line, then merge again",
+        ));
+    }
+    Ok(())
 }
 
 /// Gathers the run directories of `shards` into `out/runs`, writes the report over all of
@@ -55,17 +102,23 @@ fn shard_runs(shard: &Path) -> Result<Vec<PathBuf>> {
 /// the two are the same run (config and summary); two different runs under one name are an
 /// error naming both, and nothing is overwritten.
 pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<Merged> {
-    let runs = runs_dir(out);
-    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
     super::refuse_run_dir(out)?;
     for shard in shards {
         check_shard(shard)?;
     }
+    if let Some(h) = history {
+        check_history_appendable(h)?;
+    }
+    let runs = runs_dir(out);
+    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
     let mut copied = Vec::new();
     let mut duplicates = Vec::new();
+    let mut dropped = Vec::new();
     for shard in shards {
         let mut n = 0;
-        for dir in shard_runs(shard)? {
+        let (shard_runs, shard_dropped) = shard_runs(shard)?;
+        dropped.extend(shard_dropped);
+        for dir in shard_runs {
             let name = dir.file_name().expect("a run directory has a name");
             let to = runs.join(name);
             if to.exists() {
@@ -96,6 +149,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<M
     };
     Ok(Merged {
         copied,
+        dropped,
         duplicates,
         report,
         history_lines,
@@ -206,6 +260,27 @@ fn append_history(history: &Path, runs: &[LoadedRun], summary: &ReportSummary) -
     Ok(lines.len())
 }
 
+/// The date part of a night (its first 10 characters, whatever they are).
+fn day(night: &str) -> String {
+    night.chars().take(10).collect()
+}
+
+/// `name` as one file-name component: every character but ASCII letters, digits, `-`, `_`
+/// and `.` becomes `_`, so that no separator, `..` step or control character reaches a path.
+fn safe_file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.replace("..", "__")
+}
+
 /// Reads a history file; a line that does not parse is an error naming its line number.
 pub fn read_history(path: &Path) -> Result<Vec<HistoryLine>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
@@ -275,17 +350,19 @@ pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                     }
                 }
             }
+            // Claim ids come from the history file: only a safe file name is made of them.
+            let claim_stem = safe_file_stem(claim);
             let stem = if measures.len() == 1 {
-                format!("trend-{claim}")
+                format!("trend-{claim_stem}")
             } else {
-                format!("trend-{claim}-{}", k + 1)
+                format!("trend-{claim_stem}-{}", k + 1)
             };
             let chart = figures::Chart {
                 title: claim.clone(),
                 x_label: format!(
                     "night ({} to {})",
-                    nights.first().map_or("", |n| &n[..n.len().min(10)]),
-                    nights.last().map_or("", |n| &n[..n.len().min(10)])
+                    nights.first().map_or(String::new(), |n| day(n)),
+                    nights.last().map_or(String::new(), |n| day(n))
                 ),
                 y_label: what.clone(),
                 integer_x: true,
@@ -534,6 +611,76 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is a run directory"), "{e}");
+    }
+
+    #[test]
+    fn merge_refuses_a_torn_history_and_a_run_directory_as_out_before_writing_anything() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, SHARD1);
+        let history = t.path().join("history.jsonl");
+        merge(&out, std::slice::from_ref(&s1), Some(&history)).unwrap();
+        let before = std::fs::read(&history).unwrap();
+        // A torn last line: the night's lines would be glued onto it.
+        let mut torn = before.clone();
+        torn.extend_from_slice(b"{\"kind\": \"run\", \"night");
+        std::fs::write(&history, &torn).unwrap();
+        let out2 = t.path().join("m2");
+        let e = merge(&out2, std::slice::from_ref(&s1), Some(&history)).unwrap_err();
+        assert!(e.to_string().contains("last line is torn"), "{e}");
+        assert!(!out2.exists(), "a refused merge wrote {}", out2.display());
+        assert_eq!(std::fs::read(&history).unwrap(), torn);
+        // A run directory as --out: refused, and no runs/ made inside it.
+        let run = runs_dir(&s1).join(SHARD1[0].0);
+        let e = merge(&run, std::slice::from_ref(&s1), None).unwrap_err();
+        assert!(e.to_string().contains("is a run directory"), "{e}");
+        assert!(!run.join("runs").exists());
+    }
+
+    #[test]
+    fn merge_names_the_run_directories_it_drops() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, SHARD1);
+        let orphan = runs_dir(&s1).join("fashion-smoke-alexnet-true-labels");
+        std::fs::remove_file(orphan.join("config.json")).unwrap();
+        let m = merge(&out, std::slice::from_ref(&s1), None).unwrap();
+        assert_eq!(m.dropped, vec![orphan]);
+        assert_eq!(m.copied, vec![(s1, 1)]);
+    }
+
+    #[test]
+    fn history_figures_take_any_night_and_keep_every_claim_id_inside_out() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, SHARD1);
+        let history = t.path().join("history.jsonl");
+        merge(&out, &[s1], Some(&history)).unwrap();
+        // A night of multibyte characters, and a claim id that names a path outside.
+        let text = std::fs::read_to_string(&history).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["night"] = "２０２６年１１月３０日の夜".into();
+                if v["kind"] == "claim" {
+                    v["claim"] = format!("../../escaped-{}", v["claim"].as_str().unwrap()).into();
+                }
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+        let trends = t.path().join("deep/trends");
+        let figs = history_figures(&history, &trends).unwrap();
+        assert!(!figs.is_empty());
+        for f in &figs {
+            assert_eq!(f.parent(), Some(trends.as_path()), "{}", f.display());
+        }
+        assert!(!t
+            .path()
+            .join("escaped-smoke-fashion-alexnet-fits-random-labels.svg")
+            .exists());
+        assert_eq!(safe_file_stem("../a/b\nc"), "___a_b_c");
     }
 
     #[test]
