@@ -108,12 +108,13 @@ struct ReproduceArgs {
     /// Run every experiment of the suite over seeds 0..N-1 (seed 0 in runs/NAME, seed K in
     /// runs/NAME-seedK); the report gives medians and ranges over seeds and counts each
     /// claim's verdicts. Finished runs are reused, so --seeds 3 after a plain reproduce
-    /// trains only seeds 1 and 2.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// trains only seeds 1 and 2. At most 1,000.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: u64,
     /// Train this many runs at once, each job in its own process (with `--threads 1`, each
     /// run's numbers are the ones it gives alone); the report is written once all finish.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// At most 256.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: u64,
     /// Internal, for --jobs: train only the suite's runs K, K+N, K+2N... and write no report.
     #[arg(long, hide = true, value_parser = parse_shard)]
@@ -803,6 +804,18 @@ fn merge_cmd(
         println!("appended {} line(s) to {}", m.history_lines, h.display());
     }
     print_report(out, &m.report);
+    if !m.dropped.is_empty() {
+        for d in &m.dropped {
+            eprintln!(
+                "warning: {}: a run's files without config.json: not merged",
+                d.display()
+            );
+        }
+        bail!(
+            "dropped {} director(ies) that hold a run's files but no config.json (named above)",
+            m.dropped.len()
+        );
+    }
     Ok(())
 }
 

@@ -461,6 +461,13 @@ impl TheoremConfig {
         if self.classes == Some(0) {
             return Err(Error::config("classes", "must be at least 1"));
         }
+        if self.dataset.is_none() && self.d == 0 {
+            // Every point of R^0 is the same point: all but one would be dropped as duplicates.
+            return Err(Error::config(
+                "d",
+                "must be at least 1: in 0 dimensions all points are one point",
+            ));
+        }
         match self.dataset {
             Some(kind) => {
                 let raw = crate::data::load(kind, data_dir)?;

@@ -93,6 +93,17 @@ fn theory_values_that_mean_nothing_are_refused_by_field() {
     for g in ["0", "-1", "nan", "inf"] {
         refused(&["kernel", &format!("--gamma={g}")], &["invalid gamma"]);
     }
+    // Points in 0 dimensions are all one point: refused, not "fitted" after dropping all but one.
+    refused(&["theorem", "--n", "5", "--d", "0"], &["invalid d"]);
+}
+
+#[test]
+fn seeds_and_jobs_beyond_their_caps_are_usage_errors() {
+    for (flag, v) in [("--seeds", "100000000"), ("--jobs", "100000")] {
+        let o = cli(&["reproduce", flag, v, "--list"]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {v}: {}", stderr(&o));
+        assert!(stderr(&o).contains(flag), "{}", stderr(&o));
+    }
 }
 
 #[test]
