@@ -99,11 +99,12 @@ bench-compare: libtorch
 sgd-kernels: libtorch
 	PYTHONPATH=$(LIBTORCH_DIR) python3 benches/sgd_kernels.py --device $(DEVICE) $(if $(MODELS),--models $(MODELS))
 
-# Every target (tests, binaries, benches) built with --features gpu, as the nightly builds
-# them, and every executable checked to load libtorch's CUDA library (`readelf -d` lists
-# libtorch_cuda.so, which build.rs forces in): a CPU machine proves the GPU build links.
+# What a GPU machine runs, built with --features gpu: the binary, the claims tests (the
+# nightly's) and the throughput bench (gpu-check's), each executable checked to load
+# libtorch's CUDA library (`readelf -d` lists libtorch_cuda.so, which build.rs forces in):
+# a CPU machine proves the GPU build links.
 gpu-build: libtorch
-	cargo test --features gpu --all-targets --no-run --message-format=json-render-diagnostics \
+	cargo test --features gpu --bin rethink --test claims --bench throughput --no-run --message-format=json-render-diagnostics \
 	  | python3 scripts/cargo-executables.py >target/gpu-build.executables
 	@test -s target/gpu-build.executables || { echo "gpu-build: cargo reported no executables" >&2; exit 1; }
 	@while read -r f; do \
@@ -142,7 +143,7 @@ gpu-bundle: libtorch data
 DRY_OUT := $(if $(filter environment%,$(origin OUT)),$(OUT),target/gpu-check-dry)
 gpu-check-dry: gpu-build
 	$(MAKE) --no-print-directory gpu-bundle BUNDLE=target/gpu-bundle-dry BUNDLE_PROFILE=dev
-	rm -rf $(DRY_OUT)
+	rm -rf $(DRY_OUT) target/gpu-check-dry-work
 	DRY=1 BUNDLE=target/gpu-bundle-dry OUT=$(DRY_OUT) WORK=target/gpu-check-dry-work bash scripts/gpu-check.sh
 	scripts/gpu-check-verify.sh $(DRY_OUT)
 

@@ -23,7 +23,8 @@
 # $OUT (default gpu-bundle/out): summary.txt (each part's status and seconds), preflight.log,
 # smoke-resnet18.log, smoke-alexnet.log, main.log, bench-fp32.log, bench-amp.log, and
 # runs/NAME/{config.json,metrics.jsonl,summary.json} for each run. Scratch work (run
-# directories with their checkpoints) goes to $WORK (default: a fresh temporary folder).
+# directories with their checkpoints) goes to $WORK (default: a fresh temporary folder); with
+# the same WORK, a rerun on the same machine resumes the main run from its checkpoint.
 #
 # DRY=1 runs the same parts end to end on the CPU with tiny sizes (`make gpu-check-dry`,
 # in CI): the smokes on 64 images without --amp (the CLI refuses amp off CUDA; the CPU test
@@ -118,7 +119,7 @@ smoke() { # smoke NAME PRESET FLAGS...: two epochs on $smoke_size images
   local name=$1 preset=$2
   shift 2
   "$b/rethink" run --preset "$preset" --train-size "$smoke_size" --test-size "$smoke_size" \
-    --epochs 2 --device "$device" --quiet --out "$work/$name" "$@"
+    --epochs 2 --device "$device" --quiet --force --out "$work/$name" "$@"
   local status=$?
   keep_record "$work/$name"
   return "$status"
@@ -130,9 +131,14 @@ part smoke-alexnet "${SMOKE_S:-40}" smoke smoke-alexnet fashion-alexnet-true-lab
 # 2. main: the full-scale random-label run, its record mirrored into $out every 2 seconds.
 main_run() {
   local dir=$work/fashion-alexnet-random-labels
-  # shellcheck disable=SC2086
-  "$b/rethink" run --preset fashion-alexnet-random-labels --device "$device" --quiet \
-    --out "$dir" $main_flags &
+  if [ -f "$dir/checkpoint.ot" ]; then
+    # A rerun with the same WORK on the same machine continues where the last one stopped.
+    "$b/rethink" run --resume "$dir" --device "$device" --quiet &
+  else
+    # shellcheck disable=SC2086
+    "$b/rethink" run --preset fashion-alexnet-random-labels --device "$device" --quiet \
+      --force --out "$dir" $main_flags &
+  fi
   local pid=$!
   trap 'kill -TERM $pid 2>/dev/null; wait $pid; keep_record "$dir"; exit 124' TERM
   while kill -0 "$pid" 2>/dev/null; do

@@ -12,7 +12,7 @@
 #     from chance) and exits 1;
 #  5. a night against the first night's snapshots, one of them planted with a change, is
 #     red, and its outcome.md names that claim as a moved snapshot and none as a failed
-#     verdict;
+#     verdict (it runs that claim and one unchanged one, NIGHTLY_CLAIMS);
 #  6. `nightly.sh gather` lays out a single shard artifact that was unpacked flat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,7 +100,8 @@ assert old in text, f"{p} has no {old}"
 open(p, "w").write(text.replace(old, '"value": 0.5', 1))
 PY
 status=0
-NIGHTLY_OUT="$out/second-night" NIGHTLY_SNAPSHOTS="$second_base" scripts/nightly.sh shard 1 1 >"$out/second-night.log" 2>&1 || status=$?
+NIGHTLY_OUT="$out/second-night" NIGHTLY_SNAPSHOTS="$second_base" NIGHTLY_CLAIMS="$planted_claim smoke-fashion-alexnet-fits-true-labels" \
+  scripts/nightly.sh shard 1 1 >"$out/second-night.log" 2>&1 || status=$?
 second="$out/second-night/shard-1"
 [ "$status" -ne 0 ] || fail "a second night with a planted snapshot change is green"
 grep -q "moved snapshots.*$planted_claim" "$second/outcome.md" || fail "the second night's outcome.md does not name $planted_claim as moved: $(cat "$second/outcome.md")"

@@ -24,6 +24,7 @@
 #   PREVIOUS               a previous night's merged results, to diff against
 #   GPUS                   tests run at once (default at gpu scale: the devices CUDA_VISIBLE_DEVICES
 #                          lists when it is set, else the GPU count; 2 at smoke scale)
+#   NIGHTLY_CLAIMS         only these claims' tests (ids, space- or comma-separated; default all)
 #   NIGHTLY_SNAPSHOTS      the snapshots to compare against (default tests/claims/snapshots);
 #                          the tests run against a scratch copy, so the checkout stays clean
 #
@@ -51,7 +52,9 @@ setup() {
     export LIBTORCH=$cache/libtorch/torch
   fi
   cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
-  cargo build "${features[@]}" --bin rethink
+  # With the tests, so that the binary shares their dependencies' features and build (the
+  # nightly's tests build them anyway).
+  cargo build "${features[@]}" --bin rethink --tests
 }
 
 rethink() { "$CARGO_TARGET_DIR/debug/rethink" "$@"; }
@@ -74,7 +77,9 @@ data() {
 # The nextest filter: every nightly test at gpu scale; at smoke scale, those of the claims
 # with a miniature (the CIFAR-10 ones have none).
 filter() {
-  if [ "$scale" = gpu ]; then
+  if [ -n "${NIGHTLY_CLAIMS:-}" ]; then
+    echo "$NIGHTLY_CLAIMS" | tr ' ,' '\n\n' | grep . | sed 's/^smoke-//; s/-/_/g; s/.*/test(=gpu::&)/' | paste -sd '|' -
+  elif [ "$scale" = gpu ]; then
     echo 'test(/^gpu::/)'
   else
     rethink claims --scale smoke --quiet | sed 's/^smoke-//; s/-/_/g; s/.*/test(=gpu::&)/' | paste -sd '|' -
@@ -243,5 +248,5 @@ case ${1:-} in
   shard) shard "${2:?shard number}" "${3:?shard count}" ;;
   gather) gather "${2:?a directory of downloaded shard artifacts}" ;;
   merge) merge ;;
-  *) sed -n '2,33p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,34p' "$0" >&2; exit 2 ;;
 esac
