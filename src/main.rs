@@ -8,7 +8,30 @@ use rethink::models::{self, ModelKind};
 use rethink::randomize::Randomization;
 use rethink::report;
 use rethink::train::{self, Stop};
+use std::io::Write as _;
 use std::path::PathBuf;
+
+/// Standard output could not be written: a closed pipe (`| head`) or a full disk. A command
+/// then stops, quietly for a closed pipe, with its error status (1; `diff`: 2), never a
+/// panic.
+#[derive(Debug)]
+struct StdoutError(std::io::Error);
+
+impl std::fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write to standard output: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
+
+/// `println!` that passes a failed write on with `?` (as a [`StdoutError`]) instead of
+/// panicking: every command's output goes through it.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(StdoutError)?
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -584,7 +607,12 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                     skipped += 1;
                     overall.set_message(format!("{} already complete, skipped", exp.name));
                     if multi.is_hidden() {
-                        println!("{}: already complete, skipped", exp.name);
+                        // A log line: a closed stdout must not stop the training.
+                        let _ = writeln!(
+                            std::io::stdout().lock(),
+                            "{}: already complete, skipped",
+                            exp.name
+                        );
                     }
                 } else {
                     overall.set_message(String::new());
@@ -607,7 +635,7 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                 );
                 // Without a terminal the bars are hidden: log plain lines instead.
                 if multi.is_hidden() {
-                    println!("{line}");
+                    let _ = writeln!(std::io::stdout().lock(), "{line}");
                 } else {
                     let _ = multi.println(line);
                 }
@@ -673,19 +701,18 @@ fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
 }
 
 fn report_cmd(dir: &std::path::Path) -> Result<()> {
-    print_report(dir, &report::report(dir)?);
-    Ok(())
+    print_report(dir, &report::report(dir)?)
 }
 
 /// The report's warnings, verdicts and files, as `report` and `merge` print them.
-fn print_report(dir: &std::path::Path, r: &report::ReportSummary) {
+fn print_report(dir: &std::path::Path, r: &report::ReportSummary) -> Result<()> {
     for w in &r.skipped {
         eprintln!("warning: {w}");
     }
     for j in &r.verdicts {
         println!("{}: {} (seed {})", j.status(), j.claim, j.seed);
         match &j.verdict {
-            Some(v) if !v.holds => print!("{v}"),
+            Some(v) if !v.holds => println!("{}", v.to_string().trim_end()),
             None => println!("  missing or unreadable runs: {}", j.missing.join(", ")),
             _ => {}
         }
@@ -696,6 +723,7 @@ fn print_report(dir: &std::path::Path, r: &report::ReportSummary) {
         r.runs,
         r.figures.join(", ")
     );
+    Ok(())
 }
 
 fn theorem_cmd(a: TheoremArgs) -> Result<()> {
@@ -803,7 +831,7 @@ fn merge_cmd(
     if let Some(h) = history {
         println!("appended {} line(s) to {}", m.history_lines, h.display());
     }
-    print_report(out, &m.report);
+    print_report(out, &m.report)?;
     if !m.dropped.is_empty() {
         for d in &m.dropped {
             eprintln!(
@@ -844,40 +872,53 @@ fn main() {
         Command::Data { action } => data_cmd(action),
         Command::Reproduce(a) => reproduce_cmd(a, cli.threads),
         Command::Report { dir } => report_cmd(&dir),
-        Command::Claims { scale, quiet } => {
-            for c in rethink::claims::all().filter(|c| scale.is_none_or(|s| c.scale == s)) {
-                if quiet {
-                    println!("{}", c.id);
-                } else {
-                    println!("{} [{}] {} ({})", c.id, c.scale, c.statement, c.paper);
-                }
-            }
-            Ok(())
-        }
+        Command::Claims { scale, quiet } => claims_cmd(scale, quiet),
         Command::Merge {
             out,
             history,
             shards,
         } => merge_cmd(&out, &shards, history.as_deref()),
         Command::History { file, out } => history_cmd(&file, &out),
-        Command::Diff { old, new } => match report::nightly::diff(&old, &new) {
-            Ok(moved) => {
-                for m in &moved {
-                    println!("{m}");
-                }
-                std::process::exit(i32::from(!moved.is_empty()));
-            }
-            Err(e) => {
-                eprintln!("error: {:#}", anyhow::Error::from(e));
-                std::process::exit(2);
-            }
+        Command::Diff { old, new } => match diff_cmd(&old, &new) {
+            Ok(moved) => std::process::exit(i32::from(moved)),
+            Err(e) => fail(&e, 2),
         },
         Command::Theorem(a) => theorem_cmd(a),
         Command::Kernel(a) => kernel_cmd(a),
     };
     if let Err(e) = result {
-        // One line: the error and its causes.
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+        fail(&e, 1);
     }
+}
+
+/// Ends the command with `status` after `e`: one line, the error and its causes, except for
+/// a closed standard output, where the reader has gone and there is nothing to say.
+fn fail(e: &anyhow::Error, status: i32) -> ! {
+    let closed = e
+        .downcast_ref::<StdoutError>()
+        .is_some_and(|s| s.0.kind() == std::io::ErrorKind::BrokenPipe);
+    if !closed {
+        eprintln!("error: {e:#}");
+    }
+    std::process::exit(status);
+}
+
+fn claims_cmd(scale: Option<Scale>, quiet: bool) -> Result<()> {
+    for c in rethink::claims::all().filter(|c| scale.is_none_or(|s| c.scale == s)) {
+        if quiet {
+            println!("{}", c.id);
+        } else {
+            println!("{} [{}] {} ({})", c.id, c.scale, c.statement, c.paper);
+        }
+    }
+    Ok(())
+}
+
+/// `diff`: prints what moved; whether anything did.
+fn diff_cmd(old: &std::path::Path, new: &std::path::Path) -> Result<bool> {
+    let moved = report::nightly::diff(old, new)?;
+    for m in &moved {
+        println!("{m}");
+    }
+    Ok(!moved.is_empty())
 }

@@ -163,3 +163,81 @@ fn a_data_set_of_zero_images_is_refused_naming_the_file() {
     }
     assert!(!out.exists());
 }
+
+/// A closed or full standard output ends a command with its error status (1; `diff` 2),
+/// never a panic (exit 101): quietly for a closed pipe, with one line for a full disk.
+#[test]
+fn a_closed_or_full_stdout_is_an_error_status_not_a_panic() {
+    use std::process::Stdio;
+    let tmp = tempdir();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    // One small run in A, none in B: `diff` has lines to print and exits 1.
+    require_fashion();
+    let o = cli(&[
+        "--threads",
+        "1",
+        "run",
+        "-q",
+        "--preset",
+        "fashion-cpu-true-labels",
+        "--train-size",
+        "64",
+        "--test-size",
+        "64",
+        "--epochs",
+        "1",
+        "--out",
+        a.join("runs/r").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::create_dir_all(b.join("runs")).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let commands: [(&[&str], i32); 4] = [
+        (&["claims"], 1),
+        (&["models"], 1),
+        (&["run", "--list-presets"], 1),
+        (&["diff", a, b], 2),
+    ];
+    let o = cli(&["diff", a, b]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for (args, status) in commands {
+        // The reader has gone before anything is written.
+        let mut child = rethink()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        // `diff` of two empty result sets prints nothing, so it has nothing to fail on.
+        if args[0] != "diff" {
+            assert_eq!(
+                o.status.code(),
+                Some(status),
+                "{args:?} to a closed pipe: {err}"
+            );
+            assert!(err.is_empty(), "{args:?} to a closed pipe: {err}");
+        }
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = rethink().args(args).stdout(full).output().unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?} to /dev/full: {err}");
+        if args[0] != "diff" {
+            assert_eq!(
+                o.status.code(),
+                Some(status),
+                "{args:?} to /dev/full: {err}"
+            );
+            assert!(
+                err.starts_with("error: cannot write to standard output"),
+                "{args:?} to /dev/full: {err}"
+            );
+        }
+    }
+}
