@@ -76,6 +76,14 @@ pub fn figures(dir: &Path, a: &Analysis) -> Result<(Vec<String>, String, String)
     Ok((stems, md1a, md1bc))
 }
 
+/// `text` as one Markdown table cell: a `|` would end the cell and a line break the row,
+/// and run names come from the run directories, so both are escaped.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
 fn verdict_row(j: &Judged) -> String {
     let measured = match &j.verdict {
         Some(v) => v
@@ -106,7 +114,7 @@ fn verdict_row(j: &Judged) -> String {
         j.claim,
         j.statement,
         j.seed,
-        measured.replace('|', "/")
+        cell(&measured.replace('|', "/"))
     )
 }
 
@@ -237,7 +245,7 @@ pub fn markdown(
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} |",
-            t.run,
+            cell(&t.run),
             t.model,
             t.dataset,
             if t.augment { "yes" } else { "no" },
@@ -260,7 +268,7 @@ pub fn markdown(
         let _ = writeln!(
             md,
             "| {} | {} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {:.1} |",
-            s.name,
+            cell(&s.name),
             r.exp.train.seed,
             s.status,
             s.epochs,
@@ -278,6 +286,7 @@ pub fn markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::claims::testutil::fake;
     use crate::report::LoadedRun;
 
@@ -314,5 +323,17 @@ mod tests {
             md.contains("| grid-fits-random-labels |") && md.contains("holds on 3 of 3"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_run_name_stays_in_its_table_cell() {
+        assert_eq!(cell("a|b\nc\\d"), "a\\|b c\\\\d");
+        let row = format!("| {} | x |", cell("evil | name\n| forged | row |"));
+        assert_eq!(row.lines().count(), 1);
+        let b = row.as_bytes();
+        let separators = (0..b.len())
+            .filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\'))
+            .count();
+        assert_eq!(separators, 3, "{row}");
     }
 }
