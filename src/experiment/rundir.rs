@@ -181,13 +181,17 @@ impl RunDir {
                     .into(),
             ));
         }
+        // A finished run is never resumed, even with its checkpoint kept (--keep-checkpoint):
+        // that would train its last epoch again and delete the kept checkpoint.
+        if path.join("summary.json").is_file() {
+            return Err(refuse(
+                "the run has finished (it has summary.json); there is nothing to resume".into(),
+            ));
+        }
         if !path.join(CHECKPOINT).is_file() {
-            let why = if path.join("summary.json").is_file() {
-                "the run has finished (it has summary.json); there is nothing to resume"
-            } else {
-                "has no checkpoint to resume from (rethink run writes one after each epoch)"
-            };
-            return Err(refuse(why.into()));
+            return Err(refuse(
+                "has no checkpoint to resume from (rethink run writes one after each epoch)".into(),
+            ));
         }
         let exp = Experiment::from_file(&path.join("config.json"))?;
         let dir = RunDir::prepare(path, true, &["config.json", CHECKPOINT])?;
@@ -205,6 +209,7 @@ impl RunDir {
     /// Whether `path` holds the checkpoint of an interrupted run of exactly `exp`.
     pub fn holds_checkpoint_of(path: &Path, exp: &Experiment) -> bool {
         path.join(CHECKPOINT).is_file()
+            && !path.join("summary.json").is_file()
             && Experiment::from_file(&path.join("config.json")).is_ok_and(|e| &e == exp)
     }
 

@@ -609,7 +609,8 @@ pub fn train_from(
         }
     }
     while stop.is_none() {
-        if epoch == cfg.max_epochs {
+        // `>=`: a resumed state may already be past a lowered `max_epochs`.
+        if epoch >= cfg.max_epochs {
             stop = Some(Stop::MaxEpochs);
             break;
         }

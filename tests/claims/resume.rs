@@ -143,13 +143,27 @@ fn resume_refuses_a_finished_run_and_a_changed_experiment_and_keeps_a_checkpoint
     let o = rethink_run(&d, &args).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(d.join(CHECKPOINT).is_file(), "--keep-checkpoint removed it");
-    std::fs::remove_file(d.join(CHECKPOINT)).unwrap();
     let resume = |extra: &[&str]| {
         let mut c = rethink();
         c.args(["run", "-q", "--resume", d.to_str().unwrap()])
             .args(extra);
         c.output().unwrap()
     };
+    // Finished, with its checkpoint kept: still nothing to resume, and nothing is touched.
+    let before = metrics_without_times(&d);
+    let o = resume(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the run has finished"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        d.join(CHECKPOINT).is_file(),
+        "a refused resume removed the kept checkpoint"
+    );
+    assert_eq!(metrics_without_times(&d), before);
+    std::fs::remove_file(d.join(CHECKPOINT)).unwrap();
     let o = resume(&[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
