@@ -398,7 +398,8 @@ impl std::fmt::Display for Moved {
 /// two between runs on a GPU) is not flagged, and two sets that agree within their bands
 /// give an empty list.
 pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
-    let load = |p: &Path| -> Result<(Vec<LoadedRun>, Vec<analysis::Judged>)> {
+    type Loaded = (Vec<LoadedRun>, Vec<analysis::Judged>, Vec<super::Unreadable>);
+    let load = |p: &Path| -> Result<Loaded> {
         if p.join("config.json").is_file() {
             return Err(Error::RunDir {
                 path: p.into(),
@@ -408,11 +409,32 @@ pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
         }
         let (runs, unreadable) = load_runs(p)?;
         let judged = analysis::judge(&runs, &unreadable);
-        Ok((runs, judged))
+        Ok((runs, judged, unreadable))
     };
-    let (old_runs, old_judged) = load(old)?;
-    let (new_runs, new_judged) = load(new)?;
+    let (old_runs, old_judged, old_unreadable) = load(old)?;
+    let (new_runs, new_judged, new_unreadable) = load(new)?;
+    if old_runs.is_empty()
+        && new_runs.is_empty()
+        && old_unreadable.is_empty()
+        && new_unreadable.is_empty()
+    {
+        return Err(Error::RunDir {
+            path: old.into(),
+            what: format!(
+                "holds no run, and neither does {}: nothing to compare",
+                new.display()
+            ),
+        });
+    }
     let mut out = Vec::new();
+    // A run that cannot be read is not silently "only in" the other set.
+    for u in old_unreadable.iter().chain(&new_unreadable) {
+        out.push(Moved(format!(
+            "run directory {}: unreadable, not compared: {}",
+            u.dir.display(),
+            u.why
+        )));
+    }
     let key = |r: &LoadedRun| format!("{} (seed {})", r.summary.name, r.exp.train.seed);
     let old_by: BTreeMap<String, &LoadedRun> = old_runs.iter().map(|r| (key(r), r)).collect();
     let new_by: BTreeMap<String, &LoadedRun> = new_runs.iter().map(|r| (key(r), r)).collect();
@@ -681,6 +703,26 @@ mod tests {
             .join("escaped-smoke-fashion-alexnet-fits-random-labels.svg")
             .exists());
         assert_eq!(safe_file_stem("../a/b\nc"), "___a_b_c");
+    }
+
+    #[test]
+    fn diff_refuses_two_empty_sets_and_names_an_unreadable_run() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        std::fs::create_dir_all(runs_dir(&a)).unwrap();
+        std::fs::create_dir_all(runs_dir(&b)).unwrap();
+        let e = diff(&a, &b).unwrap_err().to_string();
+        assert!(e.contains("nothing to compare"), "{e}");
+        write_runs(&a, SHARD1);
+        write_runs(&b, SHARD1);
+        std::fs::write(runs_dir(&b).join(SHARD1[0].0).join("summary.json"), "{").unwrap();
+        let moved: Vec<String> = diff(&a, &b).unwrap().into_iter().map(|m| m.0).collect();
+        assert!(
+            moved
+                .iter()
+                .any(|m| m.contains("unreadable, not compared") && m.contains(SHARD1[0].0)),
+            "{moved:?}"
+        );
     }
 
     #[test]
