@@ -393,16 +393,24 @@ fn run(a: RunArgs) -> Result<()> {
         return Ok(());
     }
     let device = train::parse_device(&a.device)?;
+    // Everything that can be checked is checked before a run directory is touched: a run
+    // that cannot start (no data, no CUDA) must not cost an earlier run its files.
     let (mut dir, exp, out) = match &a.resume {
         Some(path) => {
             if changes_the_experiment(&a) {
                 bail!("--resume continues the run as its config.json says; drop the flags that change the experiment");
+            }
+            let config = path.join("config.json");
+            if config.is_file() {
+                let exp = Experiment::from_file(&config)?;
+                rethink::experiment::check_runnable(&exp, device, a.data_dir.as_deref())?;
             }
             let (dir, exp) = RunDir::resume(path)?;
             (dir, exp, path.clone())
         }
         None => {
             let exp = experiment_from(&a)?;
+            rethink::experiment::check_runnable(&exp, device, a.data_dir.as_deref())?;
             let out = a.out.clone().expect("clap requires --out");
             (RunDir::create(&out, a.force)?, exp, out)
         }

@@ -10,7 +10,7 @@ mod rundir;
 pub use crate::train::TrainConfig;
 pub use environment::{commit, cpu_model, utc_now, Environment};
 pub use presets::{Preset, Regularizers};
-pub use run::{run, run_with, summarize, RunOptions, RunRecord, Summary};
+pub use run::{check_runnable, run, run_with, summarize, RunOptions, RunRecord, Summary};
 pub use rundir::{write_atomic, RunDir, CHECKPOINT};
 
 use crate::data::DatasetKind;

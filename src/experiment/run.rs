@@ -6,7 +6,7 @@ use crate::models;
 use crate::randomize;
 use crate::train::{self, EpochMetrics, Stop};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, Device};
 
@@ -95,24 +95,38 @@ pub fn run(exp: &Experiment, device: Device) -> Result<RunRecord> {
     run_with(exp, RunOptions::new(device))
 }
 
-/// Trains `exp`; prints nothing, reports epochs through `opts.on_epoch`.
-pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord> {
+/// Whether `exp` can run on `device` with data found from `data_dir`: a valid experiment,
+/// a device libtorch sees (and CUDA for `amp`), and its data set's files. A command checks
+/// this before it changes a run directory, so that a run it cannot start destroys nothing.
+pub fn check_runnable(exp: &Experiment, device: Device, data_dir: Option<&Path>) -> Result<()> {
+    check_device(exp, device, false)?;
+    data::locate(exp.dataset, data_dir)?;
+    Ok(())
+}
+
+fn check_device(exp: &Experiment, device: Device, amp_off_cuda: bool) -> Result<()> {
     exp.validate()?;
-    let start = Instant::now();
-    let device = opts.device;
-    if exp.train.amp && !device.is_cuda() && !opts.amp_off_cuda {
+    if exp.train.amp && !device.is_cuda() && !amp_off_cuda {
         return Err(Error::config(
             "amp",
             "needs a cuda device: tch's autocast is libtorch's cuda autocast",
         ));
     }
+    if device.is_cuda() && !tch::Cuda::is_available() {
+        return Err(Error::config(
+            "device",
+            "cuda requested but libtorch sees no cuda device",
+        ));
+    }
+    Ok(())
+}
+
+/// Trains `exp`; prints nothing, reports epochs through `opts.on_epoch`.
+pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord> {
+    let start = Instant::now();
+    let device = opts.device;
+    check_device(exp, device, opts.amp_off_cuda)?;
     if let Device::Cuda(_) = device {
-        if !tch::Cuda::is_available() {
-            return Err(Error::config(
-                "device",
-                "cuda requested but libtorch sees no cuda device",
-            ));
-        }
         tch::Cuda::cudnn_set_benchmark(!exp.deterministic);
         tch::Cuda::manual_seed_all(exp.train.seed);
     }

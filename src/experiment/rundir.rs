@@ -194,7 +194,9 @@ impl RunDir {
             ));
         }
         let exp = Experiment::from_file(&path.join("config.json"))?;
-        let dir = RunDir::prepare(path, true, &["config.json", CHECKPOINT])?;
+        // Its metrics stay until the resumed run rewrites them after its first epoch, so a
+        // resume that fails (no data, a bad checkpoint) leaves the run as it was.
+        let dir = RunDir::prepare(path, true, &["config.json", "metrics.jsonl", CHECKPOINT])?;
         Ok((dir, exp))
     }
 
@@ -260,7 +262,8 @@ impl RunDir {
     ) -> Result<RunRecord> {
         // Only RunDir::resume leaves a checkpoint in place.
         let resume = self.read_checkpoint_of(exp)?;
-        if resume.is_none() {
+        let resuming = resume.is_some();
+        if !resuming {
             self.write_config(exp)?;
         }
         let mut seen = resume.as_ref().map_or_else(Vec::new, |s| s.metrics.clone());
@@ -293,7 +296,7 @@ impl RunDir {
         let rec = match rec {
             Ok(rec) => rec,
             Err(e) => {
-                if !self.path.join("metrics.jsonl").exists() {
+                if !resuming && !self.path.join("metrics.jsonl").exists() {
                     self.discard_unmeasured();
                 }
                 return Err(e);

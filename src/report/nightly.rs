@@ -398,7 +398,11 @@ impl std::fmt::Display for Moved {
 /// two between runs on a GPU) is not flagged, and two sets that agree within their bands
 /// give an empty list.
 pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
-    type Loaded = (Vec<LoadedRun>, Vec<analysis::Judged>, Vec<super::Unreadable>);
+    type Loaded = (
+        Vec<LoadedRun>,
+        Vec<analysis::Judged>,
+        Vec<super::Unreadable>,
+    );
     let load = |p: &Path| -> Result<Loaded> {
         if p.join("config.json").is_file() {
             return Err(Error::RunDir {

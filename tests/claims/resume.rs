@@ -248,3 +248,78 @@ fn amp_through_the_real_loop_checkpoints_and_resumes_with_its_loss_scaler() {
     assert_eq!(resumed.summary.steps, rec.summary.steps);
     assert!(!cut.join(CHECKPOINT).exists());
 }
+
+/// A resume or a `--force` that cannot start (no data where it is told to look, a
+/// truncated checkpoint) fails before it touches the run: its config, metrics and
+/// checkpoint are as they were.
+#[test]
+fn a_failed_resume_or_force_leaves_the_run_as_it_was() {
+    require_fashion();
+    let tmp = tempdir();
+    let d = tmp.path().join("run");
+    let o = rethink_run(
+        &d,
+        &[
+            "--preset",
+            "fashion-cpu-random-labels",
+            "--epochs",
+            "3",
+            "--keep-checkpoint",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // An interrupted run: a checkpoint and metrics, no summary.
+    std::fs::remove_file(d.join("summary.json")).unwrap();
+    let files = |d: &Path| {
+        ["config.json", "metrics.jsonl", CHECKPOINT].map(|f| std::fs::read(d.join(f)).ok())
+    };
+    let before = files(&d);
+    assert!(before.iter().all(Option::is_some));
+    let ds = d.to_str().unwrap();
+    let empty = tmp.path().join("no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let no_data = empty.to_str().unwrap();
+
+    let o = rethink()
+        .args(["run", "-q", "--resume", ds, "--data-dir", no_data])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        files(&d),
+        before,
+        "a resume without its data changed the run"
+    );
+
+    let o = rethink()
+        .args([
+            "run",
+            "-q",
+            "--force",
+            "--preset",
+            "fashion-cpu-random-labels",
+        ])
+        .args(["--out", ds, "--data-dir", no_data])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        files(&d),
+        before,
+        "a --force without its data changed the run"
+    );
+
+    // A truncated checkpoint: the resume fails naming it, and the run keeps its metrics.
+    let ckpt = std::fs::read(d.join(CHECKPOINT)).unwrap();
+    std::fs::write(d.join(CHECKPOINT), &ckpt[..ckpt.len() / 2]).unwrap();
+    let o = rethink()
+        .args(["run", "-q", "--resume", ds])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(CHECKPOINT), "{}", stderr(&o));
+    let after = files(&d);
+    assert_eq!((&after[0], &after[1]), (&before[0], &before[1]));
+}
