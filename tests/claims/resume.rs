@@ -149,28 +149,25 @@ fn resume_refuses_a_finished_run_and_a_changed_experiment_and_keeps_a_checkpoint
             .args(extra);
         c.output().unwrap()
     };
+    let refused_as_finished = || {
+        let o = resume(&[]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("the run has finished"),
+            "{}",
+            stderr(&o)
+        );
+    };
     // Finished, with its checkpoint kept: still nothing to resume, and nothing is touched.
     let before = metrics_without_times(&d);
-    let o = resume(&[]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("the run has finished"),
-        "{}",
-        stderr(&o)
-    );
+    refused_as_finished();
     assert!(
         d.join(CHECKPOINT).is_file(),
         "a refused resume removed the kept checkpoint"
     );
     assert_eq!(metrics_without_times(&d), before);
     std::fs::remove_file(d.join(CHECKPOINT)).unwrap();
-    let o = resume(&[]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("the run has finished"),
-        "{}",
-        stderr(&o)
-    );
+    refused_as_finished();
     let o = resume(&["--lr", "0.1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
