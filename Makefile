@@ -139,7 +139,8 @@ gpu-bundle: libtorch data
 
 # scripts/gpu-check.sh end to end on the CPU with tiny sizes (DRY=1), from a bundle built
 # unoptimized, into OUT (default target/gpu-check-dry): every part must finish ok, every
-# file must be under 16 MiB, and no checkpoint may come back, loose or in an archive.
+# file must be under 16 MiB, and no checkpoint may come back, loose or in an archive. Its
+# Python side (the preflight, PyTorch eager) imports torch from .libtorch (make libtorch).
 DRY_OUT := $(if $(filter environment%,$(origin OUT)),$(OUT),target/gpu-check-dry)
 gpu-check-dry: gpu-build
 	$(MAKE) --no-print-directory gpu-bundle BUNDLE=target/gpu-bundle-dry BUNDLE_PROFILE=dev
