@@ -99,7 +99,7 @@ gpu_count() {
 # The CUDA 13 build of libtorch 2.11 (PyPI's torch==2.11.0) needs NVIDIA driver 580 or newer.
 MIN_DRIVER=580
 
-# At gpu scale, before anything is built or trained: a driver, new enough, and a libtorch
+# At gpu scale, once the binary is built and before anything is trained: a driver, new enough, and a libtorch
 # that sees CUDA. Prints one line naming what is missing and fails, or prints what it found.
 preflight() {
   local driver major
