@@ -400,12 +400,9 @@ fn run(a: RunArgs) -> Result<()> {
             if changes_the_experiment(&a) {
                 bail!("--resume continues the run as its config.json says; drop the flags that change the experiment");
             }
-            let config = path.join("config.json");
-            if config.is_file() {
-                let exp = Experiment::from_file(&config)?;
-                rethink::experiment::check_runnable(&exp, device, a.data_dir.as_deref())?;
-            }
+            // Opening a run to resume it keeps its config, metrics and checkpoint.
             let (dir, exp) = RunDir::resume(path)?;
+            rethink::experiment::check_runnable(&exp, device, a.data_dir.as_deref())?;
             (dir, exp, path.clone())
         }
         None => {

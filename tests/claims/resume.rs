@@ -279,34 +279,27 @@ fn a_failed_resume_or_force_leaves_the_run_as_it_was() {
     std::fs::create_dir_all(&empty).unwrap();
     let no_data = empty.to_str().unwrap();
 
-    let o = rethink()
-        .args(["run", "-q", "--resume", ds, "--data-dir", no_data])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(
-        files(&d),
-        before,
-        "a resume without its data changed the run"
-    );
-
-    let o = rethink()
-        .args([
-            "run",
-            "-q",
-            "--force",
-            "--preset",
-            "fashion-cpu-random-labels",
-        ])
-        .args(["--out", ds, "--data-dir", no_data])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(
-        files(&d),
-        before,
-        "a --force without its data changed the run"
-    );
+    let resume: &[&str] = &["--resume", ds];
+    let force: &[&str] = &[
+        "--force",
+        "--preset",
+        "fashion-cpu-random-labels",
+        "--out",
+        ds,
+    ];
+    for args in [resume, force] {
+        let o = rethink()
+            .args(["run", "-q", "--data-dir", no_data])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            files(&d),
+            before,
+            "{args:?} without its data changed the run"
+        );
+    }
 
     // A truncated checkpoint: the resume fails naming it, and the run keeps its metrics.
     let ckpt = std::fs::read(d.join(CHECKPOINT)).unwrap();
