@@ -278,6 +278,10 @@ struct RunArgs {
     /// Mixed precision (CUDA only): fp16 autocast with dynamic loss scaling.
     #[arg(long)]
     amp: bool,
+    /// Evaluate the test set every N epochs and after the last (0: after the last only).
+    /// Default: the preset's or config's (1 at full and smoke scale, 0 at CPU and grid).
+    #[arg(long, value_name = "N")]
+    test_every: Option<usize>,
     /// auto, cpu, cuda or cuda:N (default: $RETHINK_DEVICE, else auto)
     #[arg(long, env = "RETHINK_DEVICE", default_value = "auto")]
     device: String,
@@ -328,7 +332,8 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         train.weight_decay = a.weight_decay,
         dropout = a.dropout,
         init = a.init,
-        train.seed = a.seed
+        train.seed = a.seed,
+        train.test_every = a.test_every
     );
     if a.train_size.is_some() {
         e.train_size = a.train_size;
@@ -367,9 +372,16 @@ fn changes_the_experiment(a: &RunArgs) -> bool {
         || a.dropout.is_some()
         || a.init.is_some()
         || a.seed.is_some()
+        || a.test_every.is_some()
         || a.augment
         || a.channels_last
         || a.amp
+}
+
+/// ` test acc 0.123` for a progress line, empty at an epoch whose test set was not evaluated.
+fn test_acc_note(m: &rethink::train::EpochMetrics) -> String {
+    m.test_acc
+        .map_or_else(String::new, |a| format!(" test acc {a:.3}"))
 }
 
 fn bar(len: u64, quiet: bool) -> ProgressBar {
@@ -418,8 +430,10 @@ fn run(a: RunArgs) -> Result<()> {
     let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
         pb.set_position(m.epoch as u64);
         pb.set_message(format!(
-            "train acc {:.3} test acc {:.3} loss {:.4}",
-            m.train_acc, m.test_acc, m.train_loss
+            "train acc {:.3}{} loss {:.4}",
+            m.train_acc,
+            test_acc_note(m),
+            m.train_loss
         ));
     });
     pb.finish_and_clear();
@@ -628,10 +642,7 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
             }
             report::Event::Epoch(m) => {
                 current.set_position(m.epoch as u64);
-                current.set_message(format!(
-                    "train acc {:.3} test acc {:.3}",
-                    m.train_acc, m.test_acc
-                ));
+                current.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
             }
             report::Event::Done(s) => {
                 let line = format!(

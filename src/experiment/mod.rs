@@ -136,6 +136,18 @@ pub struct ExperimentFile {
     /// Mixed precision on CUDA; absent when off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub amp: bool,
+    /// Evaluate the test set every N epochs and after the last (0: after the last only);
+    /// absent when 1, every epoch.
+    #[serde(default = "every_epoch", skip_serializing_if = "is_every_epoch")]
+    pub test_every: usize,
+}
+
+fn every_epoch() -> usize {
+    1
+}
+
+fn is_every_epoch(n: &usize) -> bool {
+    *n == 1
 }
 
 impl From<ExperimentFile> for Experiment {
@@ -163,6 +175,7 @@ impl From<ExperimentFile> for Experiment {
                 seed: f.seed,
                 channels_last: f.channels_last,
                 amp: f.amp,
+                test_every: f.test_every,
             },
         }
     }
@@ -193,6 +206,7 @@ impl From<Experiment> for ExperimentFile {
             deterministic: e.deterministic,
             channels_last: t.channels_last,
             amp: t.amp,
+            test_every: t.test_every,
         }
     }
 }

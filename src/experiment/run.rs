@@ -18,7 +18,11 @@ pub struct Summary {
     pub epochs: usize,
     pub steps: usize,
     pub final_train_acc: f64,
+    /// The test accuracy after the last epoch (the last evaluated one, where a resumed run's
+    /// lowered `max_epochs` ended it at an epoch without a test-set evaluation).
     pub final_test_acc: f64,
+    /// The best test accuracy over the epochs after the first at which the test set was
+    /// evaluated (`test_every`), and that epoch; the final one when no other was.
     pub best_test_acc: f64,
     pub best_test_epoch: usize,
     /// The first epoch (and step) with `train_acc >= target_train_acc`; null if never.
@@ -194,14 +198,18 @@ pub fn summarize(
     fill: impl FnOnce(Summary) -> Summary,
 ) -> Summary {
     let last = metrics.last().expect("at least epoch 0");
+    let tested = |m: &&EpochMetrics| m.test_acc.is_some();
+    let last_tested = metrics.iter().rev().find(tested).unwrap_or(last);
+    let test_acc = |m: &EpochMetrics| m.test_acc.unwrap_or(f64::NAN);
     let best = metrics
         .iter()
         .skip(1)
+        .filter(tested)
         .fold(None::<&EpochMetrics>, |b, m| match b {
-            Some(b) if b.test_acc >= m.test_acc => Some(b),
+            Some(b) if test_acc(b) >= test_acc(m) => Some(b),
             _ => Some(m),
         })
-        .unwrap_or(last);
+        .unwrap_or(last_tested);
     let fit = exp
         .train
         .target_train_acc
@@ -212,8 +220,8 @@ pub fn summarize(
         epochs: last.epoch,
         steps: last.step,
         final_train_acc: last.train_acc,
-        final_test_acc: last.test_acc,
-        best_test_acc: best.test_acc,
+        final_test_acc: test_acc(last_tested),
+        best_test_acc: test_acc(best),
         best_test_epoch: best.epoch,
         epochs_to_fit: fit.map(|m| m.epoch),
         steps_to_fit: fit.map(|m| m.step),

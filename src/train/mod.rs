@@ -1,6 +1,10 @@
 //! The training engine: SGD with momentum over a data set that stays on its device, with
 //! every example visited each epoch (the last partial batch is kept: an example never
-//! trained on cannot be memorized) and metrics measured in eval mode after every epoch.
+//! trained on cannot be memorized) and metrics measured in eval mode: on the training set
+//! after every epoch (the stopping rule and the curves read it), on the test set at the
+//! cadence [`TrainConfig::test_every`] sets and always after the last epoch. Evaluation
+//! changes nothing that training does (no gradient, no random draw, batch-norm statistics
+//! untouched), so a run stops at the same epoch with the same numbers at any cadence.
 //! Plain MLPs take the fused step of `fused`; every other model goes through autograd.
 pub mod amp;
 pub mod eval;
@@ -49,6 +53,18 @@ pub struct TrainConfig {
     pub channels_last: bool,
     /// Mixed precision (`Optimizer::amp`); CUDA only.
     pub amp: bool,
+    /// Evaluate the test set after every `test_every` epochs (epoch 0, the untrained model,
+    /// included), and always after the last; 0 evaluates it after the last epoch only. A
+    /// test-set evaluation costs a forward pass over every test image, often more than the
+    /// epoch's training: evaluate it only as often as a curve is wanted.
+    pub test_every: usize,
+}
+
+impl TrainConfig {
+    /// Whether the test set is evaluated after epoch `epoch` when that epoch is not the last.
+    pub fn tests_at(&self, epoch: usize) -> bool {
+        self.test_every > 0 && epoch % self.test_every == 0
+    }
 }
 
 /// Metrics after one epoch; epoch 0 is the untrained model.
@@ -63,9 +79,17 @@ pub struct EpochMetrics {
     #[serde(with = "nan_as_null")]
     pub train_loss: f64,
     pub train_acc: f64,
-    #[serde(with = "nan_as_null")]
-    pub test_loss: f64,
-    pub test_acc: f64,
+    /// Mean cross-entropy and accuracy on the test set; absent (`None`, and no key in JSON)
+    /// at an epoch where the test set was not evaluated ([`TrainConfig::test_every`]). A
+    /// non-finite loss is `null`, read back as NaN.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "nan_as_null::option"
+    )]
+    pub test_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_acc: Option<f64>,
     /// Train accuracy on the examples whose label was not changed (label corruption only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_acc_clean: Option<f64>,
@@ -90,6 +114,23 @@ mod nan_as_null {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    /// The same for a value that may be absent: `None` has no key (`skip_serializing_if`),
+    /// so a key holding `null` is a measured, non-finite value.
+    pub mod option {
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
     }
 }
 
@@ -504,6 +545,7 @@ pub fn train_from(
     let wall_offset = std::cell::Cell::new(0.0);
     // One evaluation chunk size for the run: found once, then kept (see `eval`).
     let chunk = eval::EvalChunk::start(device, n.max(data.test_y.size()[0]));
+    // The training set after every epoch; the test set when `test` says so.
     let measure = |epoch: usize, step: usize, lr: f64| -> Result<EpochMetrics> {
         let (cl, amp) = (cfg.channels_last, cfg.amp);
         let (train_loss, train_acc, correct) = evaluate_in(
@@ -514,15 +556,6 @@ pub fn train_from(
             cl,
             amp,
             "training set",
-        )?;
-        let (test_loss, test_acc, _) = evaluate_in(
-            model,
-            &data.test_x,
-            &data.test_y,
-            &chunk,
-            cl,
-            amp,
-            "test set",
         )?;
         let (clean, corrupted) = match &data.corrupted {
             Some(mask) => (
@@ -537,22 +570,54 @@ pub fn train_from(
             lr,
             train_loss,
             train_acc,
-            test_loss,
-            test_acc,
+            test_loss: None,
+            test_acc: None,
             train_acc_clean: clean,
             train_acc_corrupted: corrupted,
-            wall_s: wall_offset.get() + start.elapsed().as_secs_f64(),
+            wall_s: 0.0,
         })
     };
+    let measure_test = |m: &mut EpochMetrics| -> Result<()> {
+        let (loss, acc, _) = evaluate_in(
+            model,
+            &data.test_x,
+            &data.test_y,
+            &chunk,
+            cfg.channels_last,
+            cfg.amp,
+            "test set",
+        )?;
+        m.test_loss = Some(loss);
+        m.test_acc = Some(acc);
+        Ok(())
+    };
+    // Why training stops after the epoch `m` measured, from its training-set metrics (and
+    // its test loss where the test set was evaluated). `max_epochs` is reached at `m` when
+    // it is the last epoch allowed (`>=`: a resumed state may be past a lowered cap).
     let finished = |m: &EpochMetrics| -> Option<Stop> {
-        if !m.train_loss.is_finite() || !m.test_loss.is_finite() {
+        if !m.train_loss.is_finite() || m.test_loss.is_some_and(|l| !l.is_finite()) {
             Some(Stop::NonFiniteLoss)
         } else if cfg.target_train_acc.is_some_and(|t| m.train_acc >= t) {
             Some(Stop::TargetReached)
+        } else if m.epoch >= cfg.max_epochs {
+            Some(Stop::MaxEpochs)
         } else {
             None
         }
     };
+    // Measures the epoch just trained: the training set, then the test set when it is due
+    // or the epoch is the last; a test loss that is not finite stops training too.
+    let measure_epoch =
+        |epoch: usize, step: usize, lr: f64| -> Result<(EpochMetrics, Option<Stop>)> {
+            let mut m = measure(epoch, step, lr)?;
+            let mut stop = finished(&m);
+            if stop.is_some() || cfg.tests_at(epoch) {
+                measure_test(&mut m)?;
+                stop = finished(&m);
+            }
+            m.wall_s = wall_offset.get() + start.elapsed().as_secs_f64();
+            Ok((m, stop))
+        };
 
     let mut epoch = 0;
     let mut stop;
@@ -599,21 +664,19 @@ pub fn train_from(
                 .last()
                 .ok_or_else(|| bad("the checkpoint has no metrics".into()))?;
             wall_offset.set(last.wall_s);
+            // A checkpoint is saved before an epoch that is not the last: its last epoch
+            // stops training only when `max_epochs` was lowered since, and then the summary
+            // reads the last test-set evaluation before it.
             stop = finished(last);
         }
         None => {
-            let m0 = measure(0, 0, cfg.schedule.lr(cfg.lr, 0))?;
+            let (m0, stop0) = measure_epoch(0, 0, cfg.schedule.lr(cfg.lr, 0))?;
             on_epoch(&m0)?;
-            stop = finished(&m0);
+            stop = stop0;
             metrics.push(m0);
         }
     }
     while stop.is_none() {
-        // `>=`: a resumed state may already be past a lowered `max_epochs`.
-        if epoch >= cfg.max_epochs {
-            stop = Some(Stop::MaxEpochs);
-            break;
-        }
         if let Some(save) = checkpoints.save.as_mut() {
             if epoch > 0 {
                 save(&TrainState {
@@ -653,9 +716,9 @@ pub fn train_from(
             at += len;
         }
         epoch += 1;
-        let m = measure(epoch, step, lr)?;
+        let (m, stop_now) = measure_epoch(epoch, step, lr)?;
         on_epoch(&m)?;
-        stop = finished(&m);
+        stop = stop_now;
         metrics.push(m);
     }
     Ok(Trained {

@@ -12,6 +12,7 @@ mod common;
 
 mod clean_before_corrupted;
 mod data_cli;
+mod eval_cadence;
 mod falsifiable;
 mod fit_random_labels;
 mod fit_randomized_inputs;
