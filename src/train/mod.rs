@@ -63,7 +63,7 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// Whether the test set is evaluated after epoch `epoch` when that epoch is not the last.
     pub fn tests_at(&self, epoch: usize) -> bool {
-        self.test_every > 0 && epoch % self.test_every == 0
+        self.test_every > 0 && epoch.is_multiple_of(self.test_every)
     }
 }
 
