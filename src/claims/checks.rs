@@ -1,7 +1,7 @@
 //! Measurements on finished runs, the pieces the claims are built from. Each is a pure
 //! function of a run's summary and per-epoch metrics.
 use crate::experiment::{Experiment, RunRecord, Summary};
-use crate::train::{EpochMetrics, Stop};
+use crate::train::EpochMetrics;
 
 /// A finished run: its experiment, summary and per-epoch metrics.
 pub trait Run {
@@ -22,9 +22,6 @@ impl Run for RunRecord {
     }
 }
 
-/// A check's failure: what was measured and why it falls outside the claim.
-pub type Check<T = ()> = std::result::Result<T, String>;
-
 /// The first epoch at which `train_acc >= t`.
 pub fn epochs_to(run: &(impl Run + ?Sized), t: f64) -> Option<usize> {
     run.metrics()
@@ -33,41 +30,12 @@ pub fn epochs_to(run: &(impl Run + ?Sized), t: f64) -> Option<usize> {
         .map(|m| m.epoch)
 }
 
-/// Training stopped because it reached its target train accuracy (1.0 unless the
-/// experiment says otherwise).
-pub fn fitted(run: &(impl Run + ?Sized)) -> Check {
-    let s = run.summary();
-    let target = s.target_train_acc.unwrap_or(1.0);
-    if s.status == Stop::TargetReached && s.final_train_acc >= target {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: train accuracy {:.4} after {} epochs never reached {target} ({:?})",
-            s.name, s.final_train_acc, s.epochs, s.status
-        ))
-    }
-}
-
 /// Signed distance of the test accuracy from chance (1 / `classes`), in binomial standard
 /// deviations for the run's test size.
 pub fn chance_z(run: &(impl Run + ?Sized), classes: usize) -> f64 {
     let s = run.summary();
     let p = 1.0 / classes as f64;
     (s.final_test_acc - p) / (p * (1.0 - p) / s.test_size.max(1) as f64).sqrt()
-}
-
-/// Test accuracy is at chance: within `sigmas` binomial standard deviations of 0.1.
-pub fn at_chance(run: &(impl Run + ?Sized), sigmas: f64) -> Check {
-    let z = chance_z(run, 10);
-    if z.abs() <= sigmas {
-        Ok(())
-    } else {
-        let s = run.summary();
-        Err(format!(
-            "{}: test accuracy {:.4} is {z:.1} sigma from chance (0.1) for {} test images, not within {sigmas}",
-            s.name, s.final_test_acc, s.test_size
-        ))
-    }
 }
 
 /// `epochs_to(slow, t) / epochs_to(fast, t)`, or `None` when a run never reached `t`.
