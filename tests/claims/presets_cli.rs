@@ -6,13 +6,14 @@ use rethink::data::{cifar, idx};
 use rethink::experiment::{Experiment, Scale};
 use std::path::Path;
 
-/// Small Fashion-MNIST (IDX) and CIFAR-10 (binary batches) copies under `root`.
+/// Small Fashion-MNIST (IDX) and CIFAR-10 (binary batches) copies under `root`: a few
+/// images each, since what is tested is that every preset runs, not what it measures.
 fn write_small_data(root: &Path) {
     let fashion = root.join("fashion-mnist");
     std::fs::create_dir_all(&fashion).unwrap();
     for (images, labels, n) in [
-        ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 64),
-        ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 32),
+        ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 16),
+        ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 8),
     ] {
         let pix: Vec<u8> = (0..n * 784).map(|i| (i * 7 % 251) as u8).collect();
         let lab: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
@@ -27,7 +28,7 @@ fn write_small_data(root: &Path) {
         .enumerate()
     {
         let mut bytes = Vec::new();
-        for i in 0..16usize {
+        for i in 0..4usize {
             bytes.push(((i + k) % 10) as u8);
             bytes.extend((0..cifar::RECORD - 1).map(|j| ((i * 31 + j * 7 + k) % 256) as u8));
         }
