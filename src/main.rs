@@ -110,8 +110,8 @@ enum Command {
 
 #[derive(Args)]
 struct ReproduceArgs {
-    /// cpu: Fashion-MNIST subsets (the MLP, AlexNet, and the seed's grid of AlexNet and
-    /// ResNet18); grid: the seed's grid alone; gpu: full data sets, every model; smoke: the
+    /// cpu: Fashion-MNIST subsets (the MLP, AlexNet, and the AlexNet/ResNet18 grid); grid:
+    /// the AlexNet/ResNet18 grid alone; gpu: full data sets, every model; smoke: the
     /// nightly's Fashion-MNIST claims in miniature, a few minutes on CPU.
     #[arg(long, default_value = "cpu")]
     scale: Scale,

@@ -17,7 +17,7 @@ const GPU_BANDS: &str = include_str!("../../golden/gpu-bands.json");
 pub const SMOKE_BANDS_FILE: &str = "golden/smoke-bands.json";
 const SMOKE_BANDS: &str = include_str!("../../golden/smoke-bands.json");
 
-/// The grid-scale bands file (the seed's AlexNet/ResNet18 grid, calibrated on CPU),
+/// The grid-scale bands file (the AlexNet/ResNet18 grid, calibrated on CPU),
 /// compiled in.
 pub const GRID_BANDS_FILE: &str = "golden/grid-bands.json";
 const GRID_BANDS: &str = include_str!("../../golden/grid-bands.json");
@@ -175,8 +175,8 @@ bands! {
 }
 
 bands! {
-    /// Every grid-scale band, by name (golden/grid-bands.json): the seed's grid of AlexNet
-    /// and ResNet18 × randomizations × regularizers on 128 Fashion-MNIST images.
+    /// Every grid-scale band, by name (golden/grid-bands.json): the AlexNet/ResNet18 grid
+    /// of AlexNet and ResNet18 × randomizations × regularizers on 128 Fashion-MNIST images.
     GridBands {
         /// A memorized training set: train accuracy reaches the presets' target of 1.0.
         train_acc_fit,
@@ -260,7 +260,7 @@ pub fn smoke() -> Result<&'static GpuBands> {
     load(&BANDS, SMOKE_BANDS_FILE, SMOKE_BANDS)
 }
 
-/// The grid-scale bands (the seed's grid at CPU scale), read once from the copy compiled
+/// The grid-scale bands (the AlexNet/ResNet18 grid at CPU scale), read once from the copy compiled
 /// in.
 pub fn grid() -> Result<&'static GridBands> {
     static BANDS: OnceLock<std::result::Result<GridBands, String>> = OnceLock::new();

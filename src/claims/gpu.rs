@@ -65,7 +65,7 @@ macro_rules! one_run {
 
 /// Every GPU-scale claim.
 pub const GPU: &[Claim] = &[
-    // Fig. 1a on full Fashion-MNIST: the seed's models.
+    // Fig. 1a on full Fashion-MNIST: Xiao, Wang, Liu and Yu's models.
     one_run!("fashion-alexnet-fits-true-labels", "fashion-alexnet-true-labels", fitted,
         "§2, Fig. 1a", "AlexNet fits the true labels of all of Fashion-MNIST"),
     one_run!("fashion-alexnet-fits-random-labels", "fashion-alexnet-random-labels", fitted_at_chance,

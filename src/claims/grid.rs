@@ -1,6 +1,7 @@
-//! The seed's grid as claims (the reproduction the user's request started from: AlexNet
-//! and ResNet18 on Fashion-MNIST × true labels, random labels and random pixels × weight
-//! decay and dropout), on the grid presets, judged with golden/grid-bands.json.
+//! The AlexNet/ResNet18 grid as claims (Xiao, Wang, Liu and Yu's reproduction of the paper
+//! in slides, which this project started from: AlexNet and ResNet18 on Fashion-MNIST × true
+//! labels, random labels and random pixels × weight decay and dropout), on the grid
+//! presets, judged with golden/grid-bands.json.
 use super::{Claim, Judge};
 use crate::experiment::Scale;
 
@@ -27,13 +28,13 @@ fn test_acc(j: &Judge<'_>, i: usize) -> f64 {
     j.run(i).summary().final_test_acc
 }
 
-/// Every claim of the seed's grid.
+/// Every claim of the AlexNet/ResNet18 grid.
 pub const GRID: &[Claim] = &[
     Claim {
         id: "grid-fits-true-labels",
         scale: Scale::Grid,
         statement: "AlexNet and ResNet18 both fit true labels, and both fits generalize: test accuracy far above chance",
-        paper: "§2, Fig. 1a; the seed's true-label runs",
+        paper: "§2, Fig. 1a; Xiao, Wang, Liu and Yu's true-label runs",
         runs: &[ALEXNET_TRUE, RESNET_TRUE],
         check: |j| {
             let g = j.grid;
@@ -47,7 +48,7 @@ pub const GRID: &[Claim] = &[
         id: "grid-fits-random-labels",
         scale: Scale::Grid,
         statement: "AlexNet and ResNet18 both fit random labels perfectly, while test accuracy stays at chance",
-        paper: "§2, Fig. 1a, Table 1; the seed's random-label runs",
+        paper: "§2, Fig. 1a, Table 1; Xiao, Wang, Liu and Yu's random-label runs",
         runs: &[
             "fashion-grid-alexnet-random-labels",
             "fashion-grid-resnet18-random-labels",
@@ -64,7 +65,7 @@ pub const GRID: &[Claim] = &[
         id: "grid-fits-random-pixels",
         scale: Scale::Grid,
         statement: "AlexNet and ResNet18 both fit random pixels (each image's pixels shuffled by its own permutation)",
-        paper: "§2, Fig. 1a; the seed's random-pixel runs",
+        paper: "§2, Fig. 1a; Xiao, Wang, Liu and Yu's random-pixel runs",
         runs: &[
             "fashion-grid-alexnet-random-pixels",
             "fashion-grid-resnet18-random-pixels",
@@ -79,7 +80,7 @@ pub const GRID: &[Claim] = &[
         id: "grid-regularization-not-sufficient",
         scale: Scale::Grid,
         statement: "with weight decay, or with dropout, AlexNet and ResNet18 still fit random labels: explicit regularization is not sufficient to prevent memorization",
-        paper: "§3, Table 1; the seed's regularized random-label runs",
+        paper: "§3, Table 1; Xiao, Wang, Liu and Yu's regularized random-label runs",
         runs: &[
             "fashion-grid-alexnet-weight-decay-random-labels",
             "fashion-grid-alexnet-dropout-random-labels",
@@ -97,7 +98,7 @@ pub const GRID: &[Claim] = &[
         id: "grid-regularization-not-necessary",
         scale: Scale::Grid,
         statement: "without weight decay or dropout, each net's true-label test accuracy stays within a small margin of its regularized runs': explicit regularization is not necessary to generalize",
-        paper: "§3, Table 1; the seed's conclusion that both regularizers help a little",
+        paper: "§3, Table 1; Xiao, Wang, Liu and Yu's conclusion that both regularizers help a little",
         runs: TRUE_LABEL_RUNS,
         check: |j| {
             let g = j.grid;
@@ -118,8 +119,8 @@ pub const GRID: &[Claim] = &[
     Claim {
         id: "grid-architecture-over-regularizers",
         scale: Scale::Grid,
-        statement: "the seed's architecture claim, measured: the true-label test-accuracy gain from AlexNet to ResNet18 against the larger gain weight decay or dropout brings AlexNet (reported, not asserted: at this scale ResNet18 generalizes worse than AlexNet, golden/grid-bands.json not_robust); the runs compared must all fit",
-        paper: "the seed's conclusion (beyond the paper, which compares architectures in Table 1 without asserting this)",
+        statement: "Xiao, Wang, Liu and Yu's architecture claim, measured: the true-label test-accuracy gain from AlexNet to ResNet18 against the larger gain weight decay or dropout brings AlexNet (reported, not asserted: at this scale ResNet18 generalizes worse than AlexNet, golden/grid-bands.json not_robust); the runs compared must all fit",
+        paper: "Xiao, Wang, Liu and Yu's conclusion (beyond the paper, which compares architectures in Table 1 without asserting this)",
         runs: &[ALEXNET_TRUE, ALEXNET_WD_TRUE, ALEXNET_DROPOUT_TRUE, RESNET_TRUE],
         check: |j| {
             let g = j.grid;

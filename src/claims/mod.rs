@@ -1,7 +1,7 @@
 //! The paper's claims as data. Each [`Claim`] is defined once: its words, the runs it needs
 //! (presets) and a check that turns those finished runs into a [`Verdict`]: every measured
 //! number beside the calibrated band it must fall in (golden/cpu-bands.json at CPU scale,
-//! golden/gpu-bands.json at GPU scale, golden/grid-bands.json for the seed's grid). The
+//! golden/gpu-bands.json at GPU scale, golden/grid-bands.json for the AlexNet/ResNet18 grid). The
 //! claim tests, the nightly's gpu tests, `rethink report` and the calibration all judge
 //! through [`Claim::judge`], so they cannot disagree.
 //!
@@ -364,7 +364,7 @@ impl Claim {
     }
 }
 
-/// Every claim: CPU scale, then GPU, then smoke, then the seed's grid.
+/// Every claim: CPU scale, then GPU, then smoke, then the AlexNet/ResNet18 grid.
 pub fn all() -> impl Iterator<Item = &'static Claim> {
     CPU.iter().chain(GPU).chain(smoke()).chain(GRID)
 }

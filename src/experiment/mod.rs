@@ -32,7 +32,7 @@ pub enum Scale {
     /// The nightly's Fashion-MNIST claims in miniature (tens of images, seconds per run),
     /// on CPU: `make nightly-smoke` runs the whole nightly pipeline at this scale.
     Smoke,
-    /// The seed's grid at CPU scale: AlexNet and ResNet18 on the same 128 real
+    /// The AlexNet/ResNet18 grid at CPU scale: AlexNet and ResNet18 on the same 128 real
     /// Fashion-MNIST images × true labels, random labels and random pixels × no
     /// regularizer, weight decay or dropout, on 2 CPU cores. `make test` asserts its claims
     /// and `make reproduce` runs it beside the CPU scale.

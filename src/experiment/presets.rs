@@ -9,7 +9,7 @@
 //! - smoke scale: `fashion-smoke-{alexnet,resnet18}[-REGULARIZERS]-RANDOMIZATION`, the
 //!   full-scale setup on a few dozen images (the nightly in miniature, on CPU);
 //! - grid scale: `fashion-grid-{alexnet,resnet18}[-weight-decay|-dropout]-RANDOMIZATION`,
-//!   the seed's grid (both nets on the same 128 Fashion-MNIST images, on CPU), which is
+//!   the AlexNet/ResNet18 grid (both nets on the same 128 Fashion-MNIST images, on CPU), which is
 //!   also where the CPU-scale AlexNet claims train;
 //!
 //! where REGULARIZERS is any of `augment`, `weight-decay`, `dropout` in that order, or
@@ -64,9 +64,9 @@ pub struct Preset {
 
 /// The smoke-scale models: the nightly's models on Fashion-MNIST.
 const SMOKE_MODELS: [ModelKind; 2] = [ModelKind::Alexnet, ModelKind::Resnet18];
-/// The seed's models, in the grid's order.
+/// The models of Xiao, Wang, Liu and Yu's reproduction, in the grid's order.
 pub const GRID_MODELS: [ModelKind; 2] = [ModelKind::Alexnet, ModelKind::Resnet18];
-/// The grid's randomizations (the seed's randomization tests).
+/// The grid's randomizations (Xiao, Wang, Liu and Yu's randomization tests).
 pub const GRID_RANDOMIZATIONS: [Randomization; 3] = [
     Randomization::TrueLabels,
     Randomization::RandomLabels,
@@ -256,7 +256,7 @@ impl Preset {
 
     /// The setups that have a preset: CPU scale is Fashion-MNIST with the MLP; full scale
     /// is Fashion-MNIST or CIFAR-10; smoke scale is the nightly's Fashion-MNIST models
-    /// without augmentation; grid scale is the seed's grid ([`grid_presets`]) with any of
+    /// without augmentation; grid scale is the AlexNet/ResNet18 grid ([`grid_presets`]) with any of
     /// Fig. 1a's randomizations.
     fn check(&self) -> Result<()> {
         let ok = match self.scale {
@@ -461,7 +461,7 @@ fn smoke(model: ModelKind, randomization: Randomization) -> Experiment {
 /// The grid's budget with a regularizer on: dropout slows memorization most.
 const GRID_REGULARIZED_MAX_EPOCHS: usize = 600;
 
-/// The seed's grid at CPU scale: AlexNet and ResNet18 (its CIFAR form; dropout, when on,
+/// The AlexNet/ResNet18 grid at CPU scale: AlexNet and ResNet18 (its CIFAR form; dropout, when on,
 /// before its final linear layer) on the same first 128 real Fashion-MNIST training images
 /// and 300 test images, pixels in [0, 1], SGD momentum 0.9 at a constant learning rate
 /// 0.005 in batches of 32 (four steps per epoch), stopping at 100% train accuracy, up to
@@ -511,7 +511,7 @@ pub fn matching(exp: &Experiment) -> Option<Preset> {
 /// with all three) with the five randomizations of Fig. 1a and the corruption levels of
 /// Fig. 1b/1c; at full scale, every model on both data sets with the five randomizations;
 /// at smoke scale, the nightly's two models with the five randomizations; at grid scale,
-/// the seed's grid and both nets with the rest of Fig. 1a.
+/// the AlexNet/ResNet18 grid and both nets with the rest of Fig. 1a.
 /// Other combinations that [`Preset::from_str`] accepts are presets too.
 pub fn listed() -> Vec<Preset> {
     let mut out = Vec::new();
@@ -574,8 +574,8 @@ pub fn grid_fig1a_rest(model: ModelKind) -> Vec<Preset> {
         .collect()
 }
 
-/// The seed's grid, model by model: each randomization unregularized, then true and random
-/// labels with weight decay, then with dropout.
+/// The AlexNet/ResNet18 grid, model by model: each randomization unregularized, then true
+/// and random labels with weight decay, then with dropout.
 pub fn grid_presets() -> Vec<Preset> {
     let mut out = Vec::new();
     for model in GRID_MODELS {
@@ -630,8 +630,8 @@ pub fn suite(scale: Scale) -> Vec<Preset> {
                     out.push(Preset::cpu(r).with(regs));
                 }
             }
-            // The seed's grid: AlexNet and ResNet18 at CPU scale, and with AlexNet the rest
-            // of Fig. 1a (AlexNet's CPU-scale claims read these runs).
+            // The AlexNet/ResNet18 grid: AlexNet and ResNet18 at CPU scale, and with
+            // AlexNet the rest of Fig. 1a (AlexNet's CPU-scale claims read these runs).
             out.extend(grid_presets());
             out.extend(grid_fig1a_rest(ModelKind::Alexnet));
         }

@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(count(ModelKind::Resnet18, 3, 32), 11_173_962);
     }
 
-    /// The seed's grid runs ResNet18 on Fashion-MNIST's 1×28×28: only the stem's 3×3
+    /// The AlexNet/ResNet18 grid runs ResNet18 on Fashion-MNIST's 1×28×28: only the stem's 3×3
     /// convolution sees the input channels (64 × 2 × 9 = 1,152 fewer weights), and global
     /// average pooling makes the count independent of the image size.
     #[test]

@@ -88,7 +88,7 @@ impl Spread {
     }
 }
 
-/// One cell of the seed's grid (model × randomization × regularizer), over the seeds
+/// One cell of the AlexNet/ResNet18 grid (model × randomization × regularizer), over the seeds
 /// found among the runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct GridCell {
@@ -122,7 +122,7 @@ pub struct Analysis {
     pub judged: Vec<Judged>,
     /// Each judged claim's verdicts counted over seeds, in registry order.
     pub tallies: Vec<Tally>,
-    /// The seed's grid, cell by cell, where its runs are present.
+    /// The AlexNet/ResNet18 grid, cell by cell, where its runs are present.
     pub grid: Vec<GridCell>,
     pub fig1a: Vec<Fig1a>,
     /// Fig. 1b: epochs to fit relative to P = 0, against P.
@@ -240,7 +240,7 @@ pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
     out
 }
 
-/// The seed's grid: every grid preset with at least one run (any seed) among `runs`.
+/// The AlexNet/ResNet18 grid: every grid preset with at least one run (any seed) among `runs`.
 pub fn grid(runs: &[LoadedRun]) -> Vec<GridCell> {
     crate::experiment::presets::grid_presets()
         .into_iter()

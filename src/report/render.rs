@@ -132,10 +132,10 @@ fn pct(x: f64) -> String {
     format!("{:.1}", x * 100.0)
 }
 
-/// The section "The seed's experiments": the grid as a table, and its claims' verdicts.
+/// The section "The AlexNet/ResNet18 grid": the grid as a table, and its claims' verdicts.
 fn seed_grid(a: &Analysis) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "\n## The seed's experiments\n\nThe reproduction this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "\n## The AlexNet/ResNet18 grid\n\nXiao, Wang, Liu and Yu's reproduction (slides), which this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
     for c in &a.grid {
         let _ = writeln!(
             md,
@@ -313,7 +313,7 @@ mod tests {
             .collect();
         let a = crate::report::analysis::analyze(&runs, &[]);
         let md = seed_grid(&a);
-        assert!(md.contains("## The seed's experiments"), "{md}");
+        assert!(md.contains("## The AlexNet/ResNet18 grid"), "{md}");
         // Median 11.0% of 10-12%, epochs to fit 31 of 30-32, on 3 seeds.
         assert!(
             md.contains("| alexnet | random-labels | none | 3 | 3 of 3 | 100.0 | 11.0 (10.0-12.0) | 31 (30-32) |"),

@@ -1,7 +1,7 @@
-//! The seed's grid (AlexNet and ResNet18 on Fashion-MNIST × true labels, random labels and
-//! random pixels × weight decay and dropout), one test per claim of `rethink::claims::GRID`.
-//! Each test trains the claim's runs through the run cache: a run two claims share (the
-//! true-label runs of the last two) trains once.
+//! The AlexNet/ResNet18 grid (AlexNet and ResNet18 on Fashion-MNIST × true labels, random
+//! labels and random pixels × weight decay and dropout), one test per claim of
+//! `rethink::claims::GRID`. Each test trains the claim's runs through the run cache: a run
+//! two claims share (the true-label runs of the last two) trains once.
 use crate::common::*;
 
 /// Defines one test per grid claim, and a test that the list is the registry's.
