@@ -11,8 +11,10 @@ pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod models;
+pub mod paper;
 pub mod randomize;
 pub mod report;
+pub mod suite;
 pub mod theory;
 pub mod train;
 

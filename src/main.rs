@@ -279,7 +279,7 @@ struct RunArgs {
     #[arg(long)]
     amp: bool,
     /// Evaluate the test set every N epochs and after the last (0: after the last only).
-    /// Default: the preset's or config's (1 at full and smoke scale, 0 at CPU and grid).
+    /// Default: the preset's or config's (1 at full scale, 0 at the other scales).
     #[arg(long, value_name = "N")]
     test_every: Option<usize>,
     /// auto, cpu, cuda or cuda:N (default: $RETHINK_DEVICE, else auto)
@@ -562,13 +562,13 @@ fn data_cmd(action: DataAction) -> Result<()> {
 }
 
 fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
-    let mut suite = Experiment::suite(a.scale);
+    let mut suite = rethink::suite::experiments(a.scale);
     if let Some(seed) = a.seed {
         for e in &mut suite {
             e.train.seed = seed;
         }
     }
-    suite = report::over_seeds(&suite, a.seeds);
+    suite = rethink::suite::over_seeds(&suite, a.seeds);
     if a.list {
         for e in &suite {
             println!("{}", e.name);
@@ -580,7 +580,7 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
         return reproduce_in_jobs(&a, threads);
     }
     if let Some((k, n)) = a.shard {
-        suite = report::shard(suite, k, n);
+        suite = rethink::suite::shard(suite, k, n);
     }
     // A job of --jobs logs plain lines: several jobs share the terminal.
     let multi = if a.shard.is_some() {
@@ -596,13 +596,13 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     );
     let current = multi.add(bar(0, false));
     let mut skipped = 0;
-    report::reproduce(
+    rethink::suite::reproduce(
         &suite,
         &a.out,
         device,
         a.data_dir.as_deref(),
         &mut |ev| match ev {
-            report::Event::Start {
+            rethink::suite::Event::Start {
                 index,
                 exp,
                 skipped: skip,
@@ -640,11 +640,11 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                     current.set_prefix(exp.name.clone());
                 }
             }
-            report::Event::Epoch(m) => {
+            rethink::suite::Event::Epoch(m) => {
                 current.set_position(m.epoch as u64);
                 current.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
             }
-            report::Event::Done(s) => {
+            rethink::suite::Event::Done(s) => {
                 let line = format!(
                     "{}: {:?}, train {:.4}, test {:.4}, {} epochs, {:.0} s",
                     s.name, s.status, s.final_train_acc, s.final_test_acc, s.epochs, s.wall_s

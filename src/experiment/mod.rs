@@ -247,14 +247,6 @@ impl Experiment {
         )
     }
 
-    /// The experiments `rethink reproduce` runs at `scale`, each named by its preset.
-    pub fn suite(scale: Scale) -> Vec<Experiment> {
-        presets::suite(scale)
-            .iter()
-            .map(Preset::experiment)
-            .collect()
-    }
-
     /// This experiment on another data set, with the full-scale presets' preprocessing
     /// for it.
     pub fn on_dataset(mut self, dataset: DatasetKind) -> Experiment {
@@ -541,22 +533,6 @@ mod tests {
                 .weight_decay,
             5e-4
         );
-    }
-
-    #[test]
-    fn suites_have_unique_valid_names() {
-        for scale in Scale::ALL {
-            let suite = Experiment::suite(scale);
-            let mut names: Vec<_> = suite.iter().map(|e| e.name.clone()).collect();
-            names.sort();
-            names.dedup();
-            assert_eq!(names.len(), suite.len(), "{scale:?}: duplicate names");
-            for e in &suite {
-                e.validate()
-                    .unwrap_or_else(|err| panic!("{}: {err}", e.name));
-            }
-        }
-        assert_eq!(Experiment::suite(Scale::Cpu).len(), 34);
     }
 
     type Mutation = Box<dyn Fn(&mut Experiment)>;

@@ -3,7 +3,6 @@
 //! and bands the claim tests assert.
 use super::{LoadedRun, Unreadable};
 use crate::claims::{self, Run, Verdict};
-use crate::data::DatasetKind;
 use crate::experiment::Experiment;
 use crate::randomize::Randomization;
 use serde::Serialize;
@@ -375,20 +374,6 @@ fn seeds_note(n: usize) -> String {
     }
 }
 
-/// The paper's Table 1 (CIFAR-10) row for a model with random crop / weight decay / random
-/// labels on or off: (train, test) accuracy as fractions.
-pub fn paper_row(model: &str, augment: bool, wd: bool, random: bool) -> Option<(f64, f64)> {
-    let g: serde_json::Value = serde_json::from_str(super::PAPER).ok()?;
-    g["table1_cifar10"]["rows"]
-        .as_array()?
-        .iter()
-        .find_map(|r| {
-            let r = r.as_array()?;
-            (r[0] == model && r[2] == augment && r[3] == wd && r[4] == random)
-                .then(|| Some((r[5].as_f64()? / 100.0, r[6].as_f64()? / 100.0)))?
-        })
-}
-
 /// Verdicts, figure series and the table from `runs` (and the runs that could not be read,
 /// which make their claims incomplete).
 pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
@@ -486,8 +471,8 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
         }
     }
 
-    // Table 1: every true- or random-label run; the paper's row only beside the same model
-    // on the same data set (its Table 1 is CIFAR-10).
+    // Table 1: every true- or random-label run, the paper's row beside the runs it has one
+    // for (`paper::table1_row`).
     let mut table: Vec<TableRow> = runs
         .iter()
         .filter_map(|r| {
@@ -497,16 +482,8 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
                 _ => return None,
             };
             let model = r.exp.model.name();
-            let paper = (r.exp.dataset == DatasetKind::Cifar10 && r.exp.dropout == 0.0)
-                .then(|| {
-                    paper_row(
-                        model,
-                        r.exp.train.augment,
-                        r.exp.train.weight_decay > 0.0,
-                        random,
-                    )
-                })
-                .flatten();
+            let paper =
+                crate::paper::table1_row(&r.exp).map(|p| (p.train_acc / 100.0, p.test_acc / 100.0));
             Some(TableRow {
                 run: r.exp.name.clone(),
                 model: model.into(),

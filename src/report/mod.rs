@@ -1,112 +1,20 @@
-//! `rethink reproduce` and `rethink report`: the suite of experiments of a scale, and a
-//! report of its run directories with the paper's Fig. 1 and Table 1 side by side.
+//! `rethink report`: a report of a results directory's runs with the paper's Fig. 1 and
+//! Table 1 side by side, the nightly's history, and the diff of two result sets.
 pub mod analysis;
 pub mod figures;
 pub mod nightly;
 pub mod render;
 
-pub use analysis::{paper_row, Analysis, Judged, TableRow};
+pub use analysis::{Analysis, Judged, TableRow};
 
 use crate::claims::Run;
 use crate::error::{Error, Result};
 use crate::experiment::{self, Experiment, RunDir, Summary};
+use crate::suite::runs_dir;
 use crate::train::EpochMetrics;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The paper's numbers, as committed in golden/.
-pub const PAPER: &str = include_str!("../../golden/paper.json");
-
-/// What happens during `reproduce`, for progress display.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// Run `index` of `total` starts (or is skipped because it is finished, or resumes from
-    /// the checkpoint an interrupted reproduce left).
-    Start {
-        index: usize,
-        total: usize,
-        exp: &'a Experiment,
-        skipped: bool,
-        resumed: bool,
-        /// Its directory held something that is neither a finished run of this config nor
-        /// a checkpoint of it (an interrupted run without one, a corrupt file, another
-        /// config): it is trained anew.
-        redone: bool,
-    },
-    Epoch(&'a EpochMetrics),
-    Done(&'a Summary),
-}
-
-/// Where the run directories of a suite live.
-pub fn runs_dir(out: &Path) -> PathBuf {
-    out.join("runs")
-}
-
-/// `suite` over seeds 0..`seeds`: seed 0 as it is (the presets' seed), seed K renamed
-/// `NAME-seedK` (its run directory), seed by seed. With `seeds` 1, `suite` itself.
-pub fn over_seeds(suite: &[Experiment], seeds: u64) -> Vec<Experiment> {
-    if seeds <= 1 {
-        return suite.to_vec();
-    }
-    (0..seeds)
-        .flat_map(|k| {
-            suite.iter().map(move |e| {
-                let mut e = e.clone();
-                e.train.seed = k;
-                if k > 0 {
-                    e.name = format!("{}-seed{k}", e.name);
-                }
-                e
-            })
-        })
-        .collect()
-}
-
-/// The runs `k`, `k + n`, `k + 2n`... of `suite`: job `k` of `rethink reproduce --jobs n`.
-/// The `n` shards partition the suite.
-pub fn shard(suite: Vec<Experiment>, k: usize, n: usize) -> Vec<Experiment> {
-    suite
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| i % n.max(1) == k)
-        .map(|(_, e)| e)
-        .collect()
-}
-
-/// Runs every experiment of `suite` into `out/runs/NAME`, skipping those whose
-/// `summary.json` is complete, so that an interrupted reproduce resumes where it stopped.
-pub fn reproduce(
-    suite: &[Experiment],
-    out: &Path,
-    device: tch::Device,
-    data_dir: Option<&Path>,
-    on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<()> {
-    let runs = runs_dir(out);
-    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
-    for (index, exp) in suite.iter().enumerate() {
-        let path = runs.join(&exp.name);
-        let done = RunDir::finished_run(&path, exp).is_some();
-        // An interrupted run of the same config continues from its checkpoint.
-        let resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
-        on_event(Event::Start {
-            index,
-            total: suite.len(),
-            exp,
-            skipped: done,
-            resumed: resumable,
-            redone: !done && !resumable && path.exists(),
-        });
-        if done {
-            continue;
-        }
-        let dir = RunDir::for_run(&path, exp)?;
-        let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
-        on_event(Event::Done(&rec.summary));
-    }
-    Ok(())
-}
 
 /// A run directory read back.
 #[derive(Debug, Clone)]
@@ -282,27 +190,4 @@ pub(crate) fn write_report(
     })?;
     experiment::write_atomic(&dir.join("summary.json"), &json)?;
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_suite_and_seeds_rename_only_later_seeds() {
-        let suite = Experiment::suite(crate::experiment::Scale::Grid);
-        let seeded = over_seeds(&suite, 3);
-        assert_eq!(seeded.len(), 3 * suite.len());
-        assert_eq!(seeded[0], suite[0]);
-        assert_eq!(seeded[suite.len()].name, format!("{}-seed1", suite[0].name));
-        assert_eq!(seeded[suite.len()].train.seed, 1);
-        assert_eq!(over_seeds(&suite, 1), suite);
-        let parts: Vec<Vec<Experiment>> = (0..3).map(|k| shard(seeded.clone(), k, 3)).collect();
-        let mut names: Vec<String> = parts.iter().flatten().map(|e| e.name.clone()).collect();
-        let mut all: Vec<String> = seeded.iter().map(|e| e.name.clone()).collect();
-        names.sort();
-        all.sort();
-        assert_eq!(names, all);
-        assert!(parts.iter().all(|p| p.len() == seeded.len() / 3));
-    }
 }

@@ -89,17 +89,18 @@ fn config_json_names_the_cadence_only_when_it_is_not_every_epoch() {
     assert_eq!(json(&small(0))["test_every"], 0);
     let back: Experiment = serde_json::from_value(json(&small(3))).unwrap();
     assert_eq!(back, small(3));
-    // Every CPU- and grid-scale preset evaluates its test set once, after its last epoch;
-    // the full-scale ones every epoch (the early-stopping gain reads the best).
+    // Every CPU-, grid- and smoke-scale preset evaluates its test set once, after its last
+    // epoch; the full-scale ones every epoch (the early-stopping gain reads the best).
     for p in [
         "fashion-cpu-true-labels",
         "fashion-grid-resnet18-random-labels",
+        "fashion-smoke-alexnet-random-labels",
     ] {
         assert_eq!(Experiment::preset(p).unwrap().train.test_every, 0, "{p}");
     }
     for p in [
         "cifar10-alexnet-true-labels",
-        "fashion-smoke-alexnet-random-labels",
+        "fashion-resnet18-random-labels",
     ] {
         assert_eq!(Experiment::preset(p).unwrap().train.test_every, 1, "{p}");
     }

@@ -73,7 +73,7 @@ fn runs_one_epoch(name: &str, data_dir: Option<&Path>, out: &Path) {
 fn every_cpu_suite_preset_runs_for_one_epoch() {
     require_fashion();
     let tmp = tempdir();
-    for e in Experiment::suite(Scale::Cpu) {
+    for e in rethink::suite::experiments(Scale::Cpu) {
         // The grid-scale runs (ResNet18 takes seconds per epoch) are each trained in full by
         // a claim's test (the grid's, or AlexNet's at CPU scale), through the CLI's own
         // library call.
@@ -91,7 +91,7 @@ fn every_full_scale_suite_preset_runs_for_one_epoch() {
     let tmp = tempdir();
     let data = tmp.path().join("data");
     write_small_data(&data);
-    for e in Experiment::suite(Scale::Gpu) {
+    for e in rethink::suite::experiments(Scale::Gpu) {
         runs_one_epoch(&e.name, Some(&data), tmp.path());
     }
 }

@@ -3,7 +3,7 @@
 use crate::common::*;
 use rethink::experiment::{Experiment, RunDir};
 use rethink::randomize::Randomization;
-use rethink::report::{self, Event};
+use rethink::suite::Event;
 
 /// A small suite: three corruption levels and a pixel randomization, 300 images, 8 epochs.
 fn small_suite() -> Vec<Experiment> {
@@ -30,7 +30,7 @@ fn small_suite() -> Vec<Experiment> {
 fn reproduce(suite: &[Experiment], out: &std::path::Path) -> Vec<(String, bool, bool)> {
     tch::set_num_threads(THREADS);
     let mut starts = Vec::new();
-    report::reproduce(suite, out, tch::Device::Cpu, None, &mut |ev| {
+    rethink::suite::reproduce(suite, out, tch::Device::Cpu, None, &mut |ev| {
         if let Event::Start {
             exp,
             skipped,
@@ -103,7 +103,7 @@ fn an_interrupted_reproduce_resumes_a_run_from_its_checkpoint() {
     std::fs::remove_file(dir.join("summary.json")).unwrap();
     let mut resumed = Vec::new();
     tch::set_num_threads(THREADS);
-    report::reproduce(&suite[..1], tmp.path(), tch::Device::Cpu, None, &mut |ev| {
+    rethink::suite::reproduce(&suite[..1], tmp.path(), tch::Device::Cpu, None, &mut |ev| {
         if let Event::Start {
             resumed: r,
             skipped,

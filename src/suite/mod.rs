@@ -1,0 +1,290 @@
+//! A scale's suite of runs and running it: the suite is the union of what the scale's
+//! figures and tables draw and what its claims read (the layer above the claims, so that a
+//! new claim's runs join its scale's suite with no other edit); seeds, shards and
+//! `rethink reproduce`.
+use crate::claims;
+use crate::data::DatasetKind;
+use crate::error::{Error, Result};
+use crate::experiment::presets::{grid_fig1a_rest, grid_presets, Preset, Regularizers};
+use crate::experiment::{Experiment, RunDir, Scale, Summary};
+use crate::models::ModelKind;
+use crate::randomize::Randomization;
+use crate::train::EpochMetrics;
+use std::path::{Path, PathBuf};
+
+/// The presets `rethink reproduce` runs at `scale`, each once: at CPU and grid scale the
+/// figures' and tables' runs (which the CPU and grid claims read), at full and smoke scale
+/// those and every run a claim of the scale reads, in the claims' order.
+pub fn presets(scale: Scale) -> Vec<Preset> {
+    use Randomization::*;
+    let mut out = Vec::new();
+    match scale {
+        Scale::Cpu => {
+            // Fig. 1a with the MLP; Fig. 1b/1c (P = 0 and 1 are the true- and random-label
+            // runs) with Arpit's P = 0.5; the Table 1-style grid.
+            for r in Randomization::FIG1A {
+                out.push(Preset::cpu(r));
+            }
+            for p in [0.2, 0.4, 0.5, 0.6, 0.8] {
+                out.push(Preset::cpu(Corrupt(p)));
+            }
+            for regs in [
+                Regularizers {
+                    weight_decay: true,
+                    ..Regularizers::NONE
+                },
+                Regularizers {
+                    dropout: true,
+                    ..Regularizers::NONE
+                },
+                Regularizers {
+                    augment: true,
+                    ..Regularizers::NONE
+                },
+                Regularizers::ALL,
+            ] {
+                for r in [TrueLabels, RandomLabels] {
+                    out.push(Preset::cpu(r).with(regs));
+                }
+            }
+            // The AlexNet/ResNet18 grid: AlexNet and ResNet18 at CPU scale, and with
+            // AlexNet the rest of Fig. 1a (AlexNet's CPU-scale claims read these runs).
+            out.extend(grid_presets());
+            out.extend(grid_fig1a_rest(ModelKind::Alexnet));
+        }
+        Scale::Gpu => {
+            let cifar = |m, r| Preset::full(DatasetKind::Cifar10, m, r);
+            // Fig. 1a: CIFAR-10 Inception. Fig. 1b/1c: Inception, AlexNet and MLP 1x512.
+            for r in Randomization::FIG1A {
+                out.push(cifar(ModelKind::Inception, r));
+            }
+            for m in [
+                ModelKind::Inception,
+                ModelKind::Alexnet,
+                ModelKind::Mlp1x512,
+            ] {
+                if m != ModelKind::Inception {
+                    out.push(cifar(m, TrueLabels));
+                    out.push(cifar(m, RandomLabels));
+                }
+                for p in [0.2, 0.4, 0.6, 0.8] {
+                    out.push(cifar(m, Corrupt(p)));
+                }
+            }
+            // Table 1: the rows with random crop and weight decay (5e-4) on; the rows with
+            // both off and with random labels are the runs above.
+            for m in [
+                ModelKind::Inception,
+                ModelKind::InceptionNobn,
+                ModelKind::Alexnet,
+                ModelKind::Mlp3x512,
+                ModelKind::Mlp1x512,
+            ] {
+                if matches!(m, ModelKind::InceptionNobn | ModelKind::Mlp3x512) {
+                    out.push(cifar(m, TrueLabels));
+                    out.push(cifar(m, RandomLabels));
+                }
+                let crop_rows = matches!(m, ModelKind::Inception | ModelKind::Alexnet);
+                for (augment, weight_decay) in [(true, true), (true, false), (false, true)] {
+                    if augment && !crop_rows {
+                        continue;
+                    }
+                    out.push(cifar(m, TrueLabels).with(Regularizers {
+                        augment,
+                        weight_decay,
+                        dropout: false,
+                    }));
+                }
+            }
+            // Full Fashion-MNIST: the nightly's models.
+            for m in [ModelKind::Alexnet, ModelKind::Resnet18] {
+                for r in [TrueLabels, RandomLabels, RandomPixels] {
+                    out.push(Preset::full(DatasetKind::FashionMnist, m, r));
+                }
+            }
+            // The rest of what the nightly's claims read: the runs with weight decay or
+            // dropout on Fashion-MNIST and with dropout on CIFAR-10.
+            for claim in claims::GPU {
+                for name in claim.runs {
+                    let p: Preset = name.parse().expect("the GPU claims name valid presets");
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        Scale::Grid => out = grid_presets(),
+        Scale::Smoke => {
+            // What the smoke claims read, in their order.
+            for claim in claims::smoke() {
+                for name in claim.runs {
+                    let p: Preset = name.parse().expect("the smoke claims name valid presets");
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The experiments `rethink reproduce` runs at `scale`, each named by its preset.
+pub fn experiments(scale: Scale) -> Vec<Experiment> {
+    presets(scale).iter().map(Preset::experiment).collect()
+}
+
+/// What happens during `reproduce`, for progress display.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Run `index` of `total` starts (or is skipped because it is finished, or resumes from
+    /// the checkpoint an interrupted reproduce left).
+    Start {
+        index: usize,
+        total: usize,
+        exp: &'a Experiment,
+        skipped: bool,
+        resumed: bool,
+        /// Its directory held something that is neither a finished run of this config nor
+        /// a checkpoint of it (an interrupted run without one, a corrupt file, another
+        /// config): it is trained anew.
+        redone: bool,
+    },
+    Epoch(&'a EpochMetrics),
+    Done(&'a Summary),
+}
+
+/// Where the run directories of a suite live.
+pub fn runs_dir(out: &Path) -> PathBuf {
+    out.join("runs")
+}
+
+/// `suite` over seeds 0..`seeds`: seed 0 as it is (the presets' seed), seed K renamed
+/// `NAME-seedK` (its run directory), seed by seed. With `seeds` 1, `suite` itself.
+pub fn over_seeds(suite: &[Experiment], seeds: u64) -> Vec<Experiment> {
+    if seeds <= 1 {
+        return suite.to_vec();
+    }
+    (0..seeds)
+        .flat_map(|k| {
+            suite.iter().map(move |e| {
+                let mut e = e.clone();
+                e.train.seed = k;
+                if k > 0 {
+                    e.name = format!("{}-seed{k}", e.name);
+                }
+                e
+            })
+        })
+        .collect()
+}
+
+/// The runs `k`, `k + n`, `k + 2n`... of `suite`: job `k` of `rethink reproduce --jobs n`.
+/// The `n` shards partition the suite.
+pub fn shard(suite: Vec<Experiment>, k: usize, n: usize) -> Vec<Experiment> {
+    suite
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n.max(1) == k)
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// Runs every experiment of `suite` into `out/runs/NAME`, skipping those whose
+/// `summary.json` is complete, so that an interrupted reproduce resumes where it stopped.
+pub fn reproduce(
+    suite: &[Experiment],
+    out: &Path,
+    device: tch::Device,
+    data_dir: Option<&Path>,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<()> {
+    let runs = runs_dir(out);
+    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
+    for (index, exp) in suite.iter().enumerate() {
+        let path = runs.join(&exp.name);
+        let done = RunDir::finished_run(&path, exp).is_some();
+        // An interrupted run of the same config continues from its checkpoint.
+        let resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
+        on_event(Event::Start {
+            index,
+            total: suite.len(),
+            exp,
+            skipped: done,
+            resumed: resumable,
+            redone: !done && !resumable && path.exists(),
+        });
+        if done {
+            continue;
+        }
+        let dir = RunDir::for_run(&path, exp)?;
+        let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
+        on_event(Event::Done(&rec.summary));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_suite_and_seeds_rename_only_later_seeds() {
+        let suite = experiments(Scale::Grid);
+        let seeded = over_seeds(&suite, 3);
+        assert_eq!(seeded.len(), 3 * suite.len());
+        assert_eq!(seeded[0], suite[0]);
+        assert_eq!(seeded[suite.len()].name, format!("{}-seed1", suite[0].name));
+        assert_eq!(seeded[suite.len()].train.seed, 1);
+        assert_eq!(over_seeds(&suite, 1), suite);
+        let parts: Vec<Vec<Experiment>> = (0..3).map(|k| shard(seeded.clone(), k, 3)).collect();
+        let mut names: Vec<String> = parts.iter().flatten().map(|e| e.name.clone()).collect();
+        let mut all: Vec<String> = seeded.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        all.sort();
+        assert_eq!(names, all);
+        assert!(parts.iter().all(|p| p.len() == seeded.len() / 3));
+    }
+
+    #[test]
+    fn suites_have_unique_valid_names_and_presets_that_round_trip() {
+        for scale in Scale::ALL {
+            for p in presets(scale) {
+                let name = p.to_string();
+                let back: Preset = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(back, p, "{name}");
+            }
+            let suite = experiments(scale);
+            let mut names: Vec<_> = suite.iter().map(|e| e.name.clone()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), suite.len(), "{scale:?}: duplicate names");
+            for e in &suite {
+                e.validate()
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            }
+        }
+        assert_eq!(experiments(Scale::Cpu).len(), 34);
+    }
+
+    #[test]
+    fn every_claims_runs_are_presets_of_its_scale_in_its_suite() {
+        for scale in Scale::ALL {
+            let suite = presets(scale);
+            for c in claims::at(scale) {
+                assert_eq!(c.scale, scale, "{}", c.id);
+                for run in c.runs {
+                    let p: Preset = run.parse().unwrap_or_else(|e| panic!("{}: {e}", c.id));
+                    // A CPU claim may read the grid's runs (AlexNet's CPU-scale setup is
+                    // the grid's), which are in the CPU suite too.
+                    assert!(
+                        p.scale == scale || (scale == Scale::Cpu && p.scale == Scale::Grid),
+                        "{}: {run}",
+                        c.id
+                    );
+                    assert!(suite.contains(&p), "{}: {run} is not in the suite", c.id);
+                }
+            }
+        }
+    }
+}
