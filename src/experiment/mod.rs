@@ -222,6 +222,21 @@ impl Experiment {
         Ok(name.parse::<Preset>()?.experiment())
     }
 
+    /// Whether a run of `self` measures everything a run of `want` would: the same
+    /// experiment apart from the name, with the test set evaluated at least at every epoch
+    /// `want` evaluates it (the same cadence, a cadence that divides `want`'s, or `want`
+    /// evaluating it after the last epoch only, as every run does). Training does not depend
+    /// on the cadence, so such a run's numbers are `want`'s: a results directory written at
+    /// another cadence is still judged, and a finished run is not trained again.
+    pub fn covers(&self, want: &Experiment) -> bool {
+        let (have, wanted) = (self.train.test_every, want.train.test_every);
+        let cadence_covers = wanted == 0 || (have > 0 && wanted.is_multiple_of(have));
+        let mut same = self.clone();
+        same.name.clone_from(&want.name);
+        same.train.test_every = wanted;
+        cadence_covers && &same == want
+    }
+
     /// A name for what this experiment runs: the preset it equals (see
     /// [`presets::matching`]), else its data set, model and randomization with the first 8
     /// hex digits of the MD5 of its whole config, so that different configs get different

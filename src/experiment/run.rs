@@ -55,10 +55,13 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// A finished run of exactly `exp`: the same config, a summary, and every epoch the
-    /// summary counts in the metrics (epoch 0 included). Anything less is redone.
+    /// A finished run of `exp`: the same config (or one that [covers](Experiment::covers)
+    /// it: another test cadence that measures at least what `exp`'s would, and `exp`'s name),
+    /// a summary, and every epoch the summary counts in the metrics (epoch 0 included).
+    /// Anything less is redone.
     pub fn is_finished_run_of(&self, exp: &Experiment) -> bool {
-        &self.experiment == exp
+        self.experiment.covers(exp)
+            && self.experiment.name == exp.name
             && self.metrics.len() == self.summary.epochs + 1
             && self.metrics.iter().enumerate().all(|(i, m)| m.epoch == i)
     }

@@ -131,11 +131,10 @@ pub struct Analysis {
     pub table: Vec<TableRow>,
 }
 
-/// The same experiment, whatever the run was named.
+/// The same experiment, whatever the run was named, at a test cadence that measures at
+/// least what the wanted one does ([`Experiment::covers`]).
 fn same_setup(run: &Experiment, want: &Experiment) -> bool {
-    let mut r = run.clone();
-    r.name.clone_from(&want.name);
-    &r == want
+    run.covers(want)
 }
 
 /// Judges every claim of the registry, once per seed found among the runs. A claim none of
@@ -296,12 +295,14 @@ fn corruption(r: Randomization) -> Option<f64> {
     }
 }
 
-/// Runs that differ only in their name, randomization and seed share a family.
+/// Runs that differ only in their name, randomization, seed and test cadence share a family.
 fn family_key(e: &Experiment) -> String {
     let mut e = e.clone();
     e.name = String::new();
     e.randomization = Randomization::TrueLabels;
     e.train.seed = 0;
+    // The test cadence changes no training number (a family's curves are training curves).
+    e.train.test_every = 0;
     serde_json::to_string(&e).unwrap_or_default()
 }
 
@@ -585,6 +586,42 @@ mod tests {
         assert_eq!(a.fig1c[0].points.len(), 7);
         // No paper numbers beside Fashion-MNIST runs.
         assert!(!a.table.is_empty() && a.table.iter().all(|t| t.paper.is_none()));
+    }
+
+    #[test]
+    fn runs_evaluated_more_often_than_their_preset_are_judged_as_its_runs() {
+        // The CPU presets evaluate the test set after the last epoch only; these runs of
+        // them evaluated it every epoch (a results directory written before the cadence,
+        // or with --test-every 1): the same training, so the same verdicts and figures.
+        let claim = claims::claim("label-corruption").unwrap();
+        let t90 = [20, 70, 85, 90, 95, 95, 100];
+        let runs: Vec<LoadedRun> = claim
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| loaded(p, t90[i], 0.8 - 0.1 * i as f64))
+            .collect();
+        let every_epoch: Vec<LoadedRun> = runs
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.exp.train.test_every = 1;
+                r
+            })
+            .collect();
+        let (a, b) = (analyze(&runs, &[]), analyze(&every_epoch, &[]));
+        let statuses = |a: &Analysis| -> Vec<(String, &'static str)> {
+            a.judged
+                .iter()
+                .map(|j| (j.claim.clone(), j.status()))
+                .collect()
+        };
+        assert!(a.judged.iter().any(|j| j.claim == "label-corruption"));
+        assert_eq!(statuses(&a), statuses(&b));
+        assert_eq!(
+            (a.fig1b.len(), a.fig1c.len()),
+            (b.fig1b.len(), b.fig1c.len())
+        );
     }
 
     #[test]

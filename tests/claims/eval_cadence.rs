@@ -105,3 +105,22 @@ fn config_json_names_the_cadence_only_when_it_is_not_every_epoch() {
         assert_eq!(Experiment::preset(p).unwrap().train.test_every, 1, "{p}");
     }
 }
+
+#[test]
+fn a_run_at_a_finer_test_cadence_stands_in_for_a_coarser_one() {
+    for (have, want) in [(1, 0), (1, 3), (3, 6), (3, 0), (0, 0), (2, 2)] {
+        assert!(small(have).covers(&small(want)), "{have} covers {want}");
+    }
+    for (have, want) in [(0, 1), (3, 1), (2, 3), (0, 2)] {
+        assert!(
+            !small(have).covers(&small(want)),
+            "{have} does not cover {want}"
+        );
+    }
+    let mut renamed = small(1);
+    renamed.name = "another-name".into();
+    assert!(renamed.covers(&small(0)), "the name is not the setup");
+    let mut reseeded = small(1);
+    reseeded.train.seed += 1;
+    assert!(!reseeded.covers(&small(0)), "another seed is another run");
+}
