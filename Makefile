@@ -50,7 +50,9 @@ nextest:
 build: libtorch
 	cargo build --release
 
+# The layering first (scripts/import_graph.py: no module imports one above it), then the suite.
 test: setup
+	python3 scripts/import_graph.py >/dev/null
 	cargo nextest run --profile $(NEXTEST_PROFILE)
 
 # The nightly GPU suite in miniature, on CPU, end to end (scripts/nightly.sh at smoke scale):
@@ -149,6 +151,7 @@ gpu-check-dry: gpu-build
 	scripts/gpu-check-verify.sh $(DRY_OUT)
 
 lint: libtorch
+	python3 scripts/import_graph.py
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features gpu -- -D warnings

@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod models;
 pub mod paper;
 pub mod randomize;
+pub mod record;
 pub mod report;
 pub mod suite;
 pub mod theory;

@@ -1,7 +1,7 @@
 //! Measurements on finished runs, the pieces the claims are built from. Each is a pure
 //! function of a run's summary and per-epoch metrics.
 use crate::experiment::{Experiment, RunRecord, Summary};
-use crate::train::EpochMetrics;
+use crate::record::EpochMetrics;
 
 /// A finished run: its experiment, summary and per-epoch metrics.
 pub trait Run {

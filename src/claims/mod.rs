@@ -182,7 +182,7 @@ impl Judge<'_> {
             s.epochs_to_fit.map_or("never".into(), |e| e.to_string())
         );
         let what = format!("train accuracy of {}", self.name(i));
-        let fit = (s.status == crate::train::Stop::TargetReached).then_some(s.final_train_acc);
+        let fit = (s.status == crate::record::Stop::TargetReached).then_some(s.final_train_acc);
         self.within_band(what, fit.or(Some(0.0)), detail, band);
     }
 
@@ -716,7 +716,7 @@ pub const CPU: &[Claim] = &[
 #[cfg(test)]
 pub(crate) mod testutil {
     use crate::experiment::{summarize, Experiment, RunRecord};
-    use crate::train::{EpochMetrics, Stop};
+    use crate::record::{EpochMetrics, Stop};
 
     /// A synthetic run of `preset`: train accuracy climbs linearly to 0.9 at epoch `to90`,
     /// then to 1.0 at `to100` (or stalls at 0.95 when `None`); final test accuracy `test`.
@@ -949,8 +949,8 @@ mod tests {
                     .collect();
                 bad.extend(each_stalled(&good).into_iter().filter(|r| {
                     // Only the regularized runs' fits are this claim's to check.
-                    r[0].summary.status == crate::train::Stop::TargetReached
-                        && r[3].summary.status == crate::train::Stop::TargetReached
+                    r[0].summary.status == crate::record::Stop::TargetReached
+                        && r[3].summary.status == crate::record::Stop::TargetReached
                 }));
                 (fits(&good), bad)
             }

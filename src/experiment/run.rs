@@ -4,45 +4,11 @@ use crate::data;
 use crate::error::{Error, Result};
 use crate::models;
 use crate::randomize;
-use crate::train::{self, EpochMetrics, Stop};
-use serde::{Deserialize, Serialize};
+use crate::record::{EpochMetrics, Stop, Summary};
+use crate::train;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, Device};
-
-/// The end-of-run numbers, as `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub name: String,
-    pub status: Stop,
-    pub epochs: usize,
-    pub steps: usize,
-    pub final_train_acc: f64,
-    /// The test accuracy after the last epoch (the last evaluated one, where a resumed run's
-    /// lowered `max_epochs` ended it at an epoch without a test-set evaluation).
-    pub final_test_acc: f64,
-    /// The best test accuracy over the epochs after the first at which the test set was
-    /// evaluated (`test_every`), and that epoch; the final one when no other was.
-    pub best_test_acc: f64,
-    pub best_test_epoch: usize,
-    /// The first epoch (and step) with `train_acc >= target_train_acc`; null if never.
-    pub epochs_to_fit: Option<usize>,
-    pub steps_to_fit: Option<usize>,
-    pub target_train_acc: Option<f64>,
-    pub params: i64,
-    pub train_size: i64,
-    pub test_size: i64,
-    /// Training labels changed by the randomization.
-    pub corrupted: usize,
-    pub device: String,
-    /// libtorch intra-op threads, on which CPU determinism depends.
-    pub threads: i32,
-    pub wall_s: f64,
-    /// Where it ran (commit, date, device, driver, CUDA, cuDNN, libtorch, CPU); absent
-    /// from runs written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environment: Option<super::Environment>,
-}
 
 /// A finished run.
 #[derive(Debug, Clone)]
@@ -176,7 +142,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         corrupted: r.corrupted_count(),
         device: train::device_name(device),
         wall_s: start.elapsed().as_secs_f64(),
-        environment: Some(super::Environment::capture(device)),
+        environment: Some(crate::record::Environment::capture(device)),
         ..s
     });
     Ok(RunRecord {

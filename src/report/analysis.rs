@@ -259,7 +259,7 @@ pub fn grid(runs: &[LoadedRun]) -> Vec<GridCell> {
                 |f: fn(&LoadedRun) -> f64| -> Vec<f64> { found.iter().map(|r| f(r)).collect() };
             let fits: Vec<f64> = found
                 .iter()
-                .filter(|r| r.summary.status == crate::train::Stop::TargetReached)
+                .filter(|r| r.summary.status == crate::record::Stop::TargetReached)
                 .filter_map(|r| r.summary.epochs_to_fit.map(|e| e as f64))
                 .collect();
             let regs = p.regularizers;

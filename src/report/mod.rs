@@ -10,8 +10,8 @@ pub use analysis::{Analysis, Judged, TableRow};
 use crate::claims::Run;
 use crate::error::{Error, Result};
 use crate::experiment::{self, Experiment, RunDir, Summary};
+use crate::record::EpochMetrics;
 use crate::suite::runs_dir;
-use crate::train::EpochMetrics;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -112,7 +112,7 @@ pub struct ReportSummary {
 }
 
 fn hardware() -> String {
-    let cpu = experiment::cpu_model().unwrap_or_else(|| "unknown cpu".into());
+    let cpu = crate::record::cpu_model().unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);

@@ -6,7 +6,7 @@
 use super::{analysis, figures, load_runs, runs_dir, LoadedRun, ReportSummary};
 use crate::claims::{quantize, Verdict};
 use crate::error::{Error, Result};
-use crate::experiment::{utc_now, Environment};
+use crate::record::{utc_now, Environment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -12,6 +12,7 @@ pub mod fused;
 pub mod schedule;
 pub mod sgd;
 
+pub use crate::record::{EpochMetrics, Stop};
 pub use schedule::Schedule;
 
 use crate::data::transform::{self, CropFlip, Normalization};
@@ -23,18 +24,6 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
-
-/// Why training stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stop {
-    /// Train accuracy reached `target_train_acc`.
-    TargetReached,
-    /// `max_epochs` epochs ran without reaching the target.
-    MaxEpochs,
-    /// The training or evaluation loss became NaN or infinite.
-    NonFiniteLoss,
-}
 
 /// What the loop needs besides the model and data.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,73 +53,6 @@ impl TrainConfig {
     /// Whether the test set is evaluated after epoch `epoch` when that epoch is not the last.
     pub fn tests_at(&self, epoch: usize) -> bool {
         self.test_every > 0 && epoch.is_multiple_of(self.test_every)
-    }
-}
-
-/// Metrics after one epoch; epoch 0 is the untrained model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    /// SGD steps taken so far.
-    pub step: usize,
-    /// The learning rate used during this epoch.
-    pub lr: f64,
-    /// Mean cross-entropy; `null` in JSON when it is not finite.
-    #[serde(with = "nan_as_null")]
-    pub train_loss: f64,
-    pub train_acc: f64,
-    /// Mean cross-entropy and accuracy on the test set; absent (`None`, and no key in JSON)
-    /// at an epoch where the test set was not evaluated ([`TrainConfig::test_every`]). A
-    /// non-finite loss is `null`, read back as NaN.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "nan_as_null::option"
-    )]
-    pub test_loss: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_acc: Option<f64>,
-    /// Train accuracy on the examples whose label was not changed (label corruption only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_acc_clean: Option<f64>,
-    /// Train accuracy on the examples whose label was changed, measured against the new label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_acc_corrupted: Option<f64>,
-    /// Seconds since training started.
-    pub wall_s: f64,
-}
-
-/// JSON has no NaN or infinity: a non-finite loss is written as `null` and read back as NaN.
-mod nan_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.is_finite() {
-            s.serialize_f64(*v)
-        } else {
-            s.serialize_none()
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
-
-    /// The same for a value that may be absent: `None` has no key (`skip_serializing_if`),
-    /// so a key holding `null` is a measured, non-finite value.
-    pub mod option {
-        use serde::{Deserializer, Serializer};
-
-        pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(v) => super::serialize(v, s),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-            super::deserialize(d).map(Some)
-        }
     }
 }
 
