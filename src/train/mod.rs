@@ -467,7 +467,7 @@ pub fn train_from(
     let wall_offset = std::cell::Cell::new(0.0);
     // One evaluation chunk size for the run: found once, then kept (see `eval`).
     let chunk = eval::EvalChunk::start(device, n.max(data.test_y.size()[0]));
-    // The training set after every epoch; the test set when `test` says so.
+    // The training set, measured after every epoch; `measure_test` adds the test set.
     let measure = |epoch: usize, step: usize, lr: f64| -> Result<EpochMetrics> {
         let (cl, amp) = (cfg.channels_last, cfg.amp);
         let (train_loss, train_acc, correct) = evaluate_in(
