@@ -10,6 +10,7 @@ pub mod claims;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod fsio;
 pub mod models;
 pub mod paper;
 pub mod randomize;

@@ -366,8 +366,7 @@ impl Experiment {
 
     /// Reads an experiment from a `config.json` (a run directory's, or hand-written).
     pub fn from_file(path: &Path) -> Result<Experiment> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read config", e))?;
+        let text = crate::fsio::read_text(path, "cannot read config", crate::fsio::cap::SMALL)?;
         let exp: Experiment = serde_json::from_str(&text).map_err(|source| Error::Json {
             path: path.into(),
             source,

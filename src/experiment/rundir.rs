@@ -2,10 +2,11 @@
 //! changed, `corrupted.json`, each written atomically.
 use super::{run_with, Experiment, RunOptions, RunRecord, Summary};
 use crate::error::{Error, Result};
+pub use crate::fsio::write_atomic;
+use crate::fsio::{cap, read_regular, read_text, remove_if_present, tmp_path};
 use crate::train::EpochMetrics;
 use serde::Serialize;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::Device;
@@ -58,43 +59,10 @@ struct CheckpointMeta {
     metrics: Vec<EpochMetrics>,
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    PathBuf::from(tmp)
-}
-
-/// Removes `path` if it is there: a file, or a link (never what the link points to).
-fn remove_if_present(path: &Path, action: &'static str) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, action, e)),
-        _ => Ok(()),
-    }
-}
-
-/// Writes `bytes` to `path` through `path.tmp` and a rename, so that a reader never sees
-/// a half-written file. A stale `path.tmp` (a killed writer's) or a link planted there is
-/// removed first, and the temporary file is created anew (`create_new`, which never follows
-/// a link); a failed write removes it again. The rename replaces `path` itself, even when
-/// `path` is a link.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
-    remove_if_present(&tmp, "cannot remove stale temporary file")?;
-    let mut f = File::options()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, "cannot create file", e))?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, "cannot write file", e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "cannot move file into place", e)
-    })
+/// The first line of a libtorch error: its message, without the C++ backtrace after it.
+fn first_line(e: &tch::TchError) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or_default().trim_end().to_string()
 }
 
 fn to_json<T: Serialize>(path: &Path, v: &T) -> Result<Vec<u8>> {
@@ -206,6 +174,12 @@ impl RunDir {
         Self::read_record(path)
             .ok()
             .filter(|r| r.is_finished_run_of(exp))
+    }
+
+    /// What is wrong with the checkpoint of `exp`'s interrupted run in `path` (corrupt,
+    /// truncated, unreadable), or `None` when it can be resumed from.
+    pub fn checkpoint_problem(path: &Path, exp: &Experiment) -> Option<Error> {
+        Self::open(path).read_checkpoint_of(exp).err()
     }
 
     /// Whether `path` holds the checkpoint of an interrupted run of exactly `exp`.
@@ -356,15 +330,16 @@ impl RunDir {
                 "this checkpoint belongs to the run in config.json, not to the experiment asked for; resume that run, or pass --force for a new one",
             ));
         }
-        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, "cannot read checkpoint", e))?;
+        let bytes = read_regular(&p, "cannot read checkpoint", cap::CHECKPOINT)?;
         let bad = |what: String| Error::format(&p, what);
         let named = tch::Tensor::load_multi_from_stream(std::io::Cursor::new(bytes))
-            .map_err(|e| bad(format!("corrupt checkpoint: {e}")))?;
+            .map_err(|e| bad(format!("corrupt checkpoint: {}", first_line(&e))))?;
         let (mut meta, mut variables, mut momentum) = (None, Vec::new(), Vec::new());
         for (name, t) in named {
             if name == "meta" {
                 meta = Some(
-                    Vec::<u8>::try_from(t).map_err(|e| bad(format!("corrupt checkpoint: {e}")))?,
+                    Vec::<u8>::try_from(t)
+                        .map_err(|e| bad(format!("corrupt checkpoint: {}", first_line(&e))))?,
                 );
             } else if let Some(v) = name.strip_prefix("var/") {
                 variables.push((v.to_string(), t));
@@ -442,8 +417,7 @@ impl RunDir {
     /// Reads a finished run's summary; an error names the file when it is missing or corrupt.
     pub fn read_summary(path: &Path) -> Result<Summary> {
         let p = path.join("summary.json");
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| Error::io(&p, "cannot read summary", e))?;
+        let text = read_text(&p, "cannot read summary", cap::SMALL)?;
         serde_json::from_str(&text).map_err(|source| Error::Json { path: p, source })
     }
 
@@ -452,8 +426,7 @@ impl RunDir {
     pub fn read_record(path: &Path) -> Result<RunRecord> {
         let corrupted_path = path.join("corrupted.json");
         let corrupted = if corrupted_path.is_file() {
-            let text = std::fs::read_to_string(&corrupted_path)
-                .map_err(|e| Error::io(&corrupted_path, "cannot read file", e))?;
+            let text = read_text(&corrupted_path, "cannot read file", cap::SMALL)?;
             serde_json::from_str(&text).map_err(|source| Error::Json {
                 path: corrupted_path,
                 source,
@@ -472,8 +445,7 @@ impl RunDir {
     /// Reads `metrics.jsonl`; an error names the file and line.
     pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
         let p = path.join("metrics.jsonl");
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| Error::io(&p, "cannot read metrics", e))?;
+        let text = read_text(&p, "cannot read metrics", cap::LOG)?;
         text.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())

@@ -60,6 +60,15 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// The largest magnitude drawn. Beyond it (a diverged loss of 1e308, a band edge of
+/// ±f64::MAX) a value is left off the figure like a non-finite one: an axis range that
+/// overflows to infinity would make the axis's tick search never end.
+const PLOT_LIMIT: f64 = 1e12;
+
+fn plottable(v: f64) -> bool {
+    v.is_finite() && v.abs() <= PLOT_LIMIT
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -78,13 +87,20 @@ where
         f64::INFINITY,
         f64::NEG_INFINITY,
     );
-    for (x, y) in pts.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+    for (x, y) in pts.filter(|&(x, y)| plottable(x) && plottable(y)) {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
     if !x0.is_finite() {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
     }
-    let pad = |a: f64, b: f64| if b > a { (b - a) * 0.05 } else { 0.5 };
+    // A range too narrow to tell from rounding (or empty) gets a fixed margin.
+    let pad = |a: f64, b: f64| {
+        if b - a > 1e-9 * a.abs().max(b.abs()).max(1.0) {
+            (b - a) * 0.05
+        } else {
+            0.5
+        }
+    };
     let (px, py) = (pad(x0, x1), pad(y0, y1));
     let mut chart = ChartBuilder::on(&root)
         .caption(&c.title, ("sans-serif", 22))
@@ -118,7 +134,7 @@ where
             .band
             .iter()
             .copied()
-            .filter(|(x, lo, hi)| x.is_finite() && lo.is_finite() && hi.is_finite())
+            .filter(|&(x, lo, hi)| plottable(x) && plottable(lo) && plottable(hi))
             .collect();
         if band.len() < 2 {
             continue;
@@ -142,7 +158,7 @@ where
             .points
             .iter()
             .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .filter(|&(x, y)| plottable(x) && plottable(y))
             .collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
@@ -169,7 +185,8 @@ where
     Ok(())
 }
 
-/// Writes `stem.svg` and `stem.png` in `dir`; returns the two paths.
+/// Writes `stem.svg` and `stem.png` in `dir`, each atomically (a planted link is replaced,
+/// never written through); returns the two paths.
 pub fn write(
     dir: &Path,
     stem: &str,
@@ -181,9 +198,14 @@ pub fn write(
         dir.join(format!("{stem}.png")),
     );
     let size = (900, 560);
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), c)
-        .map_err(|e| Error::format(&svg, format!("cannot draw figure: {e}")))?;
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), c)
-        .map_err(|e| Error::format(&png, format!("cannot draw figure: {e}")))?;
+    // Each file is drawn under a temporary name beside it and renamed into place.
+    crate::fsio::write_atomic_with(&svg, |tmp| {
+        draw(SVGBackend::new(tmp, size).into_drawing_area(), c)
+            .map_err(|e| Error::format(&svg, format!("cannot draw figure: {e}")))
+    })?;
+    crate::fsio::write_atomic_with(&png, |tmp| {
+        draw(BitMapBackend::new(tmp, size).into_drawing_area(), c)
+            .map_err(|e| Error::format(&png, format!("cannot draw figure: {e}")))
+    })?;
     Ok((svg, png))
 }
