@@ -23,13 +23,41 @@ pub struct RunRecord {
 impl RunRecord {
     /// A finished run of `exp`: the same config (or one that [covers](Experiment::covers)
     /// it: another test cadence that measures at least what `exp`'s would, and `exp`'s name),
-    /// a summary, and every epoch the summary counts in the metrics (epoch 0 included).
-    /// Anything less is redone.
+    /// a summary of that run, and every epoch the summary counts in the metrics (epoch 0
+    /// included). Anything less is redone by `reproduce` and not judged by `report`.
     pub fn is_finished_run_of(&self, exp: &Experiment) -> bool {
         self.experiment.covers(exp)
             && self.experiment.name == exp.name
-            && self.metrics.len() == self.summary.epochs + 1
-            && self.metrics.iter().enumerate().all(|(i, m)| m.epoch == i)
+            && self.why_unfinished().is_none()
+    }
+
+    /// Why this record is not a whole finished run of its own config, or `None` when it is:
+    /// its summary names another run, or its metrics do not hold every epoch the summary
+    /// counts (an empty or truncated `metrics.jsonl`, an epoch missing).
+    pub fn why_unfinished(&self) -> Option<String> {
+        let s = &self.summary;
+        if s.name != self.experiment.name {
+            return Some(format!(
+                "summary.json is run {:?}'s, but config.json is run {:?}'s",
+                s.name, self.experiment.name
+            ));
+        }
+        if self.metrics.len() != s.epochs + 1 {
+            return Some(format!(
+                "summary.json counts {} epochs, but metrics.jsonl holds {} of the {} lines (epoch 0 included) that needs",
+                s.epochs,
+                self.metrics.len(),
+                s.epochs + 1
+            ));
+        }
+        if let Some((i, m)) = self.metrics.iter().enumerate().find(|(i, m)| m.epoch != *i) {
+            return Some(format!(
+                "metrics.jsonl line {} is epoch {}, not epoch {i}",
+                i + 1,
+                m.epoch
+            ));
+        }
+        None
     }
 }
 

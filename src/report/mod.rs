@@ -72,21 +72,28 @@ pub(crate) fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads every run directory under `dir/runs` (or `dir` itself). A run whose files are
-/// missing or corrupt is set aside as [`Unreadable`], naming the file; the others are kept.
+/// missing or corrupt, or that is not a whole finished run (see
+/// [`RunRecord::why_unfinished`](crate::experiment::RunRecord::why_unfinished)), is set
+/// aside as [`Unreadable`], naming the file; the others are kept.
 pub fn load_runs(dir: &Path) -> Result<(Vec<LoadedRun>, Vec<Unreadable>)> {
     let (mut runs, mut warnings) = (Vec::new(), Vec::new());
     for dir in subdirectories(dir)? {
         if !dir.join("config.json").is_file() && !dir.join("summary.json").exists() {
             continue;
         }
-        let loaded = (|| -> Result<LoadedRun> {
-            Ok(LoadedRun {
-                exp: Experiment::from_file(&dir.join("config.json"))?,
-                summary: RunDir::read_summary(&dir)?,
-                metrics: RunDir::read_metrics(&dir)?,
+        let loaded = RunDir::read_record(&dir).and_then(|rec| match rec.why_unfinished() {
+            // The rule `reproduce` uses: only a whole finished run is judged.
+            Some(why) => Err(Error::RunDir {
+                path: dir.clone(),
+                what: format!("not a finished run: {why}"),
+            }),
+            None => Ok(LoadedRun {
+                exp: rec.experiment,
+                summary: rec.summary,
+                metrics: rec.metrics,
                 dir: dir.clone(),
-            })
-        })();
+            }),
+        });
         match loaded {
             Ok(r) => runs.push(r),
             Err(e) => warnings.push(Unreadable {

@@ -6,6 +6,7 @@
 use super::{analysis, figures, load_runs, runs_dir, LoadedRun, ReportSummary};
 use crate::claims::{quantize, Verdict};
 use crate::error::{Error, Result};
+use crate::fsio;
 use crate::record::{utc_now, Environment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,39 +18,122 @@ use std::path::{Path, PathBuf};
 pub struct Merged {
     /// Run directories copied in, per shard, in the order given.
     pub copied: Vec<(PathBuf, usize)>,
-    /// Directories in a shard that hold a run's files but no `config.json`: not a run that
-    /// can be judged or rerun, so not merged (`rethink merge` names them and fails).
+    /// Directories in a shard that hold a run's files but no `config.json` (not a run that
+    /// can be judged or rerun), and links to directories: not merged (`rethink merge`
+    /// names them and fails).
     pub dropped: Vec<PathBuf>,
     /// Runs found in more than one shard with the same config and summary: kept once.
     pub duplicates: Vec<String>,
+    /// Entries of copied run directories that are not part of a run record (a checkpoint,
+    /// a link, any other file): left behind.
+    pub left_out: Vec<PathBuf>,
     pub report: ReportSummary,
     /// History lines appended (0 without a history file).
     pub history_lines: usize,
 }
 
-/// Copies one run directory's files (a run directory is flat) into `to`, atomically each.
-fn copy_run(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| Error::io(to, "cannot create directory", e))?;
+/// The files of a run record, the only ones `merge` copies: no checkpoint (a nightly's
+/// results are committed), no link, nothing else a run directory may have gathered.
+const RECORD_FILES: [&str; 4] = [
+    "config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "corrupted.json",
+];
+
+/// Where `merge` assembles each run before renaming it into `OUT/runs`.
+const STAGING: &str = ".merge-staging";
+
+/// Copies the run record of `from` into `to` (which must not exist), and returns the
+/// entries of `from` it left behind. A record file must be a regular file, not a link.
+fn copy_record(from: &Path, to: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir(to).map_err(|e| Error::io(to, "cannot create directory", e))?;
     let entries =
         std::fs::read_dir(from).map_err(|e| Error::io(from, "cannot read directory", e))?;
+    let mut left_out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(from, "cannot read directory", e))?;
         let path = entry.path();
-        if !path.is_file() || path.extension().is_some_and(|x| x == "tmp") {
+        let name = entry.file_name();
+        let is_record = RECORD_FILES.iter().any(|f| name == *f);
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        if !is_record || !regular {
+            if path.extension().is_none_or(|x| x != "tmp") {
+                left_out.push(path);
+            }
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "cannot read", e))?;
-        crate::experiment::write_atomic(&to.join(entry.file_name()), &bytes)?;
+        let bytes = fsio::read_regular(&path, "cannot read", fsio::cap::LOG)?;
+        fsio::write_atomic(&to.join(&name), &bytes)?;
+    }
+    Ok(left_out)
+}
+
+/// Whether two run directories hold the same run: the same config and summary.
+fn same_run(a: &Path, b: &Path) -> bool {
+    let read =
+        |d: &Path, f: &str| fsio::read_regular(&d.join(f), "cannot read", fsio::cap::SMALL).ok();
+    ["config.json", "summary.json"]
+        .iter()
+        .all(|f| read(a, f).is_some() && read(a, f) == read(b, f))
+}
+
+/// Refuses one experiment under two names with different results: the report would judge
+/// whichever it met first. `dirs` are every run directory the merged results will hold.
+fn refuse_one_experiment_twice(dirs: &[&Path]) -> Result<()> {
+    let mut seen: BTreeMap<String, &Path> = BTreeMap::new();
+    for &dir in dirs {
+        let Ok(mut exp) = crate::experiment::Experiment::from_file(&dir.join("config.json")) else {
+            continue;
+        };
+        exp.name.clear();
+        let key = serde_json::to_string(&exp).unwrap_or_default();
+        match seen.get(&key) {
+            Some(&first) => {
+                let metrics = |d: &Path| {
+                    fsio::read_regular(&d.join("metrics.jsonl"), "cannot read", fsio::cap::LOG).ok()
+                };
+                if metrics(first) != metrics(dir) {
+                    return Err(Error::RunDir {
+                        path: dir.into(),
+                        what: format!(
+                            "holds the same experiment as {} under another name, with other results; keep one of them",
+                            first.display()
+                        ),
+                    });
+                }
+            }
+            None => {
+                seen.insert(key, dir);
+            }
+        }
     }
     Ok(())
 }
 
+/// Takes `out`'s advisory lock for the merge: two merges into one directory would
+/// interleave their runs and reports.
+fn lock_out(out: &Path) -> Result<std::fs::File> {
+    let lock = std::fs::File::open(out).map_err(|e| Error::io(out, "cannot open directory", e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::RunDir {
+            path: out.into(),
+            what: "another merge is writing this directory (it holds the directory's lock); wait for it".into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(out, "cannot lock directory", e)),
+    }
+}
+
 /// The run directories under a shard's results (`SHARD/runs/NAME`, or `SHARD/NAME`), and
-/// the directories there that hold a run's files without its `config.json`.
+/// what there is not merged: links to directories (a run is copied from where it is, never
+/// through a link), and directories that hold a run's files without its `config.json`.
 fn shard_runs(shard: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let (mut runs, mut dropped) = (Vec::new(), Vec::new());
     for p in super::subdirectories(shard)? {
-        if p.join("config.json").is_file() {
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            dropped.push(p);
+        } else if p.join("config.json").is_file() {
             runs.push(p);
         } else if [
             "metrics.jsonl",
@@ -71,7 +155,13 @@ fn shard_runs(shard: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
 /// anything is merged.
 fn check_history_appendable(history: &Path) -> Result<()> {
     use std::io::{Read, Seek, SeekFrom};
-    let meta = match std::fs::metadata(history) {
+    let meta = match std::fs::symlink_metadata(history) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::format(
+                history,
+                "is a symbolic link; a history is appended where it is, never through a link",
+            ))
+        }
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(history, "cannot read", e)),
@@ -96,11 +186,16 @@ fn check_history_appendable(history: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Gathers the run directories of `shards` into `out/runs`, writes the report over all of
+/// Gathers the run records of `shards` into `out/runs`, writes the report over all of
 /// them (each claim judged with the bands of its scale) and, given `history`, appends one
-/// line per run and per judged claim to it. A run two shards both hold is kept once when
-/// the two are the same run (config and summary); two different runs under one name are an
-/// error naming both, and nothing is overwritten.
+/// line per run and per judged claim to it.
+///
+/// Everything is checked before anything is written: a run two shards (or `out` and a
+/// shard) both hold is kept once when the two are the same run (config and summary); two
+/// different runs under one name, or one experiment under two names with different
+/// results, are an error naming both. Each run is assembled in `out/.merge-staging` and
+/// renamed into place whole, under `out`'s lock, so an interrupted merge leaves only
+/// whole runs and the same command finishes it.
 pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<Merged> {
     super::refuse_run_dir(out)?;
     for shard in shards {
@@ -109,22 +204,34 @@ pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<M
     if let Some(h) = history {
         check_history_appendable(h)?;
     }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "cannot create directory", e))?;
+    let _lock = lock_out(out)?;
     let runs = runs_dir(out);
-    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
-    let mut copied = Vec::new();
-    let mut duplicates = Vec::new();
-    let mut dropped = Vec::new();
+    let existing = if runs.is_dir() {
+        super::subdirectories(out)?
+    } else {
+        Vec::new()
+    };
+    // The plan: which run directory goes where, and which are duplicates.
+    let mut planned: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
+    let (mut copied, mut duplicates, mut dropped, mut plan) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for shard in shards {
         let mut n = 0;
         let (shard_runs, shard_dropped) = shard_runs(shard)?;
         dropped.extend(shard_dropped);
         for dir in shard_runs {
-            let name = dir.file_name().expect("a run directory has a name");
-            let to = runs.join(name);
-            if to.exists() {
-                let same =
-                    |f: &str| std::fs::read(dir.join(f)).ok() == std::fs::read(to.join(f)).ok();
-                if same("config.json") && same("summary.json") {
+            let name = dir
+                .file_name()
+                .expect("a run directory has a name")
+                .to_owned();
+            let to = runs.join(&name);
+            let there = planned
+                .get(&name)
+                .cloned()
+                .or_else(|| to.exists().then(|| to.clone()));
+            if let Some(there) = there {
+                if same_run(&dir, &there) {
                     duplicates.push(name.to_string_lossy().into_owned());
                     continue;
                 }
@@ -132,15 +239,41 @@ pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<M
                     path: dir.clone(),
                     what: format!(
                         "holds another run than {} under the same name; merge each night's shards into a new directory",
-                        to.display()
+                        there.display()
                     ),
                 });
             }
-            copy_run(&dir, &to)?;
+            planned.insert(name.clone(), dir.clone());
+            plan.push((dir, name));
             n += 1;
         }
         copied.push((shard.clone(), n));
     }
+    let all: Vec<&Path> = existing
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(plan.iter().map(|(d, _)| d.as_path()))
+        .collect();
+    refuse_one_experiment_twice(&all)?;
+
+    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
+    let staging = out.join(STAGING);
+    // What an interrupted merge left half-copied is copied again.
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| Error::io(&staging, "cannot remove an interrupted merge's copies", e))?;
+    }
+    std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, "cannot create directory", e))?;
+    let mut left_out = Vec::new();
+    for (dir, name) in &plan {
+        let staged = staging.join(name);
+        left_out.extend(copy_record(dir, &staged)?);
+        let to = runs.join(name);
+        std::fs::rename(&staged, &to)
+            .map_err(|e| Error::io(&to, "cannot move run into place", e))?;
+    }
+    std::fs::remove_dir(&staging).map_err(|e| Error::io(&staging, "cannot remove directory", e))?;
+
     let (merged, unreadable) = load_runs(out)?;
     let report = super::write_report(out, &merged, &unreadable)?;
     let history_lines = match history {
@@ -151,6 +284,7 @@ pub fn merge(out: &Path, shards: &[PathBuf], history: Option<&Path>) -> Result<M
         copied,
         dropped,
         duplicates,
+        left_out,
         report,
         history_lines,
     })
@@ -283,7 +417,7 @@ fn safe_file_stem(name: &str) -> String {
 
 /// Reads a history file; a line that does not parse is an error naming its line number.
 pub fn read_history(path: &Path) -> Result<Vec<HistoryLine>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let text = crate::fsio::read_text(path, "cannot read history", crate::fsio::cap::LOG)?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -626,10 +760,15 @@ mod tests {
         let (s1, s2, out) = (t.path().join("s1"), t.path().join("s2"), t.path().join("m"));
         write_runs(&s1, &SHARD1[..1]);
         write_runs(&s2, &[("fashion-smoke-alexnet-random-labels", 12, 0.1)]);
-        let e = merge(&out, &[s1, s2.clone()], None)
+        let e = merge(&out, &[s1.clone(), s2.clone()], None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("s2") && e.contains("another run"), "{e}");
+        assert!(!runs_dir(&out).exists(), "a refused merge copied runs");
+        // Against a run already merged: refused, and the merged one kept.
+        merge(&out, &[s1], None).unwrap();
+        let e = merge(&out, std::slice::from_ref(&s2), None).unwrap_err();
+        assert!(e.to_string().contains("another run"), "{e}");
         let kept = RunDir::read_summary(&runs_dir(&out).join(SHARD1[0].0)).unwrap();
         assert_eq!(kept.epochs_to_fit, Some(12));
         // A run directory given as a shard is named.
@@ -673,6 +812,180 @@ mod tests {
         let m = merge(&out, std::slice::from_ref(&s1), None).unwrap();
         assert_eq!(m.dropped, vec![orphan]);
         assert_eq!(m.copied, vec![(s1, 1)]);
+    }
+
+    /// The names in a directory, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn merge_copies_only_run_records_under_a_lock_and_finishes_an_interrupted_merge() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, SHARD1);
+        let run = runs_dir(&s1).join(SHARD1[1].0);
+        let secret = t.path().join("secret");
+        std::fs::write(&secret, "secret").unwrap();
+        std::os::unix::fs::symlink(&secret, run.join("notes.txt")).unwrap();
+        std::fs::write(run.join(crate::experiment::CHECKPOINT), "weights").unwrap();
+        // A link in place of a run directory is not followed.
+        let linked = runs_dir(&s1).join("linked");
+        std::os::unix::fs::symlink(&run, &linked).unwrap();
+        // Another merge holds the directory's lock: refused, nothing written.
+        std::fs::create_dir_all(&out).unwrap();
+        let held = lock_out(&out).unwrap();
+        let e = merge(&out, std::slice::from_ref(&s1), None).unwrap_err();
+        assert!(e.to_string().contains("another merge"), "{e}");
+        assert!(!runs_dir(&out).exists());
+        drop(held);
+        // An interrupted merge: one run renamed into place, the other half-copied.
+        std::fs::create_dir_all(runs_dir(&out)).unwrap();
+        copy_record(
+            &runs_dir(&s1).join(SHARD1[0].0),
+            &runs_dir(&out).join(SHARD1[0].0),
+        )
+        .unwrap();
+        let half = out.join(STAGING).join(SHARD1[1].0);
+        std::fs::create_dir_all(&half).unwrap();
+        std::fs::copy(run.join("config.json"), half.join("config.json")).unwrap();
+        let m = merge(&out, std::slice::from_ref(&s1), None).unwrap();
+        assert_eq!(m.duplicates, vec![SHARD1[0].0]);
+        assert_eq!(m.copied, vec![(s1.clone(), 1)]);
+        assert_eq!(m.dropped, vec![linked]);
+        assert_eq!(m.report.runs, 2, "{:?}", m.report.skipped);
+        assert!(!out.join(STAGING).exists());
+        // Only the record: no checkpoint, no link, and the secret never read into it.
+        assert_eq!(
+            names(&runs_dir(&out).join(SHARD1[1].0)),
+            ["config.json", "metrics.jsonl", "summary.json"]
+        );
+        let mut left: Vec<_> = m.left_out.iter().map(|p| p.file_name().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, ["checkpoint.ot", "notes.txt"]);
+    }
+
+    #[test]
+    fn one_experiment_under_two_names_with_other_results_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, s2, out) = (t.path().join("s1"), t.path().join("s2"), t.path().join("m"));
+        write_runs(&s1, &SHARD1[..1]);
+        write_runs(&s2, &[(SHARD1[0].0, 12, 0.1)]);
+        let renamed = runs_dir(&s2).join("renamed");
+        std::fs::rename(runs_dir(&s2).join(SHARD1[0].0), &renamed).unwrap();
+        let e = merge(&out, &[s1.clone(), s2], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("renamed") && e.contains("same experiment"),
+            "{e}"
+        );
+        assert!(!runs_dir(&out).exists(), "a refused merge copied runs");
+        // The same run under a second name (a copy) is no conflict.
+        let s3 = t.path().join("s3");
+        write_runs(&s3, &SHARD1[..1]);
+        std::fs::rename(runs_dir(&s3).join(SHARD1[0].0), runs_dir(&s3).join("copy")).unwrap();
+        merge(&out, &[s1, s3], None).unwrap();
+    }
+
+    #[test]
+    fn only_whole_finished_runs_in_regular_files_are_judged() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("r");
+        write_runs(&root, SHARD1);
+        write_runs(&root, SHARD2);
+        let run = |k: usize| runs_dir(&root).join([SHARD1[0].0, SHARD1[1].0, SHARD2[0].0][k]);
+        // An empty metrics.jsonl; another run's summary.json; a FIFO for a summary.
+        std::fs::write(run(0).join("metrics.jsonl"), "").unwrap();
+        std::fs::copy(run(2).join("summary.json"), run(1).join("summary.json")).unwrap();
+        std::fs::remove_file(run(2).join("summary.json")).unwrap();
+        assert!(std::process::Command::new("mkfifo")
+            .arg(run(2).join("summary.json"))
+            .status()
+            .unwrap()
+            .success());
+        let (runs, unreadable) = load_runs(&root).unwrap();
+        assert!(runs.is_empty(), "{runs:?}");
+        let why: Vec<&str> = unreadable.iter().map(|u| u.why.as_str()).collect();
+        assert!(
+            why[0].contains("counts 12 epochs, but metrics.jsonl holds 0"),
+            "{why:?}"
+        );
+        assert!(why[1].contains("summary.json is run"), "{why:?}");
+        assert!(
+            why[2].contains("summary.json") && why[2].contains("a FIFO"),
+            "{why:?}"
+        );
+        // The readers of configs and histories refuse a FIFO too, without blocking.
+        let fifo = run(2).join("summary.json");
+        let e = crate::experiment::Experiment::from_file(&fifo).unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        let e = read_history(&fifo).unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        let e = check_history_appendable(&fifo).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn figures_take_huge_values_and_replace_a_planted_link_without_writing_through_it() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, &SHARD1[..1]);
+        let history = t.path().join("history.jsonl");
+        merge(&out, &[s1], Some(&history)).unwrap();
+        // The largest finite values as measures and bands: the axis range would overflow.
+        let text = std::fs::read_to_string(&history).unwrap();
+        let mut claim = String::new();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if v["kind"] == "claim" && v["verdict"].is_object() {
+                    claim = v["claim"].as_str().unwrap().to_string();
+                    for m in v["verdict"]["measures"].as_array_mut().unwrap() {
+                        m["value"] = 1.75e308.into();
+                        if m["band"].is_object() {
+                            m["band"]["min"] = (-f64::MAX).into();
+                            m["band"]["max"] = f64::MAX.into();
+                        }
+                    }
+                }
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+        let trends = t.path().join("trends");
+        // An axis range that overflows made the drawing spin for ever: fail instead.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (h, tr) = (history.clone(), trends.clone());
+        std::thread::spawn(move || tx.send(history_figures(&h, &tr)));
+        let figs = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("history figures of huge values finish")
+            .unwrap();
+        let svg = figs
+            .iter()
+            .find(|f| f.to_string_lossy().contains(&safe_file_stem(&claim)))
+            .unwrap();
+        // A link planted where the next night's figure goes.
+        let secret = t.path().join("secret");
+        std::fs::write(&secret, "secret").unwrap();
+        let planted = svg.with_extension("png");
+        std::fs::remove_file(&planted).unwrap();
+        std::os::unix::fs::symlink(&secret, &planted).unwrap();
+        history_figures(&history, &trends).unwrap();
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "secret");
+        let meta = std::fs::symlink_metadata(&planted).unwrap();
+        assert!(
+            meta.is_file() && meta.len() > 0,
+            "the link was not replaced by the figure"
+        );
+        assert!(names(&trends).iter().all(|n| !n.starts_with(".tmp-")));
     }
 
     #[test]
