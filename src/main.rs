@@ -608,15 +608,19 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                 skipped: skip,
                 resumed,
                 redone,
+                set_aside,
                 ..
             } => {
                 overall.set_position(index as u64);
-                let note = if resumed {
-                    "resuming from its checkpoint"
-                } else if redone {
-                    "its directory holds no finished run of this config and no checkpoint: training it anew"
-                } else {
-                    ""
+                let note = match (&set_aside, resumed, redone) {
+                    (Some(a), _, _) => format!(
+                        "{}; moved it to {} and training it anew",
+                        a.why,
+                        a.to.display()
+                    ),
+                    (None, true, _) => "resuming from its checkpoint".into(),
+                    (None, _, true) => "training it anew".into(),
+                    _ => String::new(),
                 };
                 if !note.is_empty() {
                     // Printed above the progress bars (or plainly, when they are hidden).
@@ -698,6 +702,7 @@ fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
         if let Some(d) = &a.data_dir {
             c.arg("--data-dir").arg(d);
         }
+        stop_with_parent(&mut c);
         jobs.push(c.spawn().context("starting a reproduce job")?);
     }
     let mut failed = Vec::new();
@@ -714,6 +719,28 @@ fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
         );
     }
     report_cmd(&a.out)
+}
+
+/// A job started by `reproduce --jobs` gets SIGTERM when the `reproduce` that started it
+/// ends, whatever ends it (SIGTERM, SIGINT, SIGKILL to it alone, or an error): a job left
+/// training would hold its runs' locks, and a rerun would be refused. A job killed so
+/// leaves its run resumable from its last checkpoint.
+fn stop_with_parent(c: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid).
+    unsafe {
+        c.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have ended before the prctl: then there is no one to wait for.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 fn report_cmd(dir: &std::path::Path) -> Result<()> {
@@ -847,16 +874,22 @@ fn merge_cmd(
     if let Some(h) = history {
         println!("appended {} line(s) to {}", m.history_lines, h.display());
     }
+    for f in &m.left_out {
+        eprintln!(
+            "warning: {}: not part of a run record (a checkpoint, a link or another file): not merged",
+            f.display()
+        );
+    }
     print_report(out, &m.report)?;
     if !m.dropped.is_empty() {
         for d in &m.dropped {
             eprintln!(
-                "warning: {}: a run's files without config.json: not merged",
+                "warning: {}: a link, or a run's files without config.json: not merged",
                 d.display()
             );
         }
         bail!(
-            "dropped {} director(ies) that hold a run's files but no config.json (named above)",
+            "dropped {} director(ies): links, or a run's files without config.json (named above)",
             m.dropped.len()
         );
     }

@@ -146,12 +146,50 @@ pub enum Event<'a> {
         skipped: bool,
         resumed: bool,
         /// Its directory held something that is neither a finished run of this config nor
-        /// a checkpoint of it (an interrupted run without one, a corrupt file, another
-        /// config): it is trained anew.
+        /// a checkpoint of it that can be resumed (an interrupted run without one, a corrupt
+        /// file or checkpoint, another config): it is trained anew.
         redone: bool,
+        /// Where what its directory held was moved before it is trained anew, and why:
+        /// nothing a run directory holds is deleted by `reproduce`.
+        set_aside: Option<SetAside>,
     },
     Epoch(&'a EpochMetrics),
     Done(&'a Summary),
+}
+
+/// A run directory's former contents, moved out of the way of a new run.
+#[derive(Debug, Clone)]
+pub struct SetAside {
+    pub to: PathBuf,
+    pub why: String,
+}
+
+/// Where `reproduce` moves a run directory it must train anew: `OUT/set-aside/NAME.K`,
+/// beside `OUT/runs` so that the report never reads it.
+pub fn set_aside_dir(out: &Path) -> PathBuf {
+    out.join("set-aside")
+}
+
+/// Moves `path` to the first free `OUT/set-aside/NAME.K`, unless another process holds
+/// its lock (it is training there).
+fn set_aside(out: &Path, path: &Path, why: String) -> Result<SetAside> {
+    let lock =
+        std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open directory", e))?;
+    if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
+        return Err(Error::RunDir {
+            path: path.into(),
+            what: "another process is writing this run directory (it holds the directory's lock); wait for it".into(),
+        });
+    }
+    let dir = set_aside_dir(out);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create directory", e))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let to = (1..)
+        .map(|k| dir.join(format!("{name}.{k}")))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .expect("a free name");
+    std::fs::rename(path, &to).map_err(|e| Error::io(path, "cannot move the run aside", e))?;
+    Ok(SetAside { to, why })
 }
 
 /// Where the run directories of a suite live.
@@ -204,15 +242,34 @@ pub fn reproduce(
     for (index, exp) in suite.iter().enumerate() {
         let path = runs.join(&exp.name);
         let done = RunDir::finished_run(&path, exp).is_some();
-        // An interrupted run of the same config continues from its checkpoint.
-        let resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
+        // An interrupted run of the same config continues from its checkpoint, if that
+        // checkpoint can be read.
+        let mut resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
+        let mut why = None;
+        if resumable {
+            if let Some(e) = RunDir::checkpoint_problem(&path, exp) {
+                resumable = false;
+                why = Some(crate::error::chain(&e));
+            }
+        }
+        let redone = !done && !resumable && path.exists();
+        let holds_files = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
+        let set_aside = if redone && holds_files {
+            let why = why.unwrap_or_else(|| {
+                "it holds no finished run of this config and no checkpoint of it".into()
+            });
+            Some(set_aside(out, &path, why)?)
+        } else {
+            None
+        };
         on_event(Event::Start {
             index,
             total: suite.len(),
             exp,
             skipped: done,
             resumed: resumable,
-            redone: !done && !resumable && path.exists(),
+            redone,
+            set_aside,
         });
         if done {
             continue;

@@ -78,6 +78,12 @@ fn an_interrupted_reproduce_redoes_only_the_unfinished_runs() {
     .unwrap();
     assert_eq!(before, after, "a complete run was redone");
     assert!(rethink::experiment::RunDir::read_summary(&third).is_ok());
+    // What it held was moved aside, not deleted.
+    let aside = rethink::suite::set_aside_dir(tmp.path()).join(format!("{}.1", suite[2].name));
+    assert_eq!(
+        std::fs::read_to_string(aside.join("metrics.jsonl")).unwrap(),
+        "{\"epoch\":0"
+    );
     // A changed experiment under the same name is not mistaken for a finished one.
     let mut changed = suite.clone();
     changed[0].train.max_epochs = 9;
@@ -117,6 +123,142 @@ fn an_interrupted_reproduce_resumes_a_run_from_its_checkpoint() {
     assert_eq!(resumed, vec![(true, false)]);
     assert_eq!(metrics_without_times(&dir), whole);
     assert!(!dir.join(rethink::experiment::CHECKPOINT).exists());
+
+    // Interrupted again, with a truncated checkpoint: moved aside, saying why, and trained
+    // anew; a corrupt checkpoint never blocks the suite.
+    let mut rd = RunDir::create(&dir, true).unwrap();
+    rd.keep_checkpoint = true;
+    tch::set_num_threads(THREADS);
+    rd.train(&suite[0], tch::Device::Cpu, None, &mut |_| {})
+        .unwrap();
+    drop(rd);
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let ckpt = dir.join(rethink::experiment::CHECKPOINT);
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+    let mut set_aside = Vec::new();
+    tch::set_num_threads(THREADS);
+    rethink::suite::reproduce(&suite[..1], tmp.path(), tch::Device::Cpu, None, &mut |ev| {
+        if let Event::Start {
+            resumed,
+            set_aside: a,
+            ..
+        } = ev
+        {
+            set_aside.push((resumed, a));
+        }
+    })
+    .unwrap();
+    let (resumed, a) = set_aside.pop().unwrap();
+    let a = a.expect("the run with a corrupt checkpoint is set aside");
+    assert!(!resumed);
+    assert!(
+        a.why.contains("checkpoint") && !a.why.contains("frame #"),
+        "why: {}",
+        a.why
+    );
+    assert_eq!(
+        std::fs::read(a.to.join(rethink::experiment::CHECKPOINT))
+            .unwrap()
+            .len(),
+        bytes.len() / 2
+    );
+    assert_eq!(metrics_without_times(&dir), whole);
+}
+
+/// The processes running now whose parent is `pid` (from `/proc/*/stat`), with their
+/// state letter.
+fn children_of(pid: u32) -> Vec<(u32, char)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut f = rest.split_whitespace();
+        let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
+        if ppid == Some(pid) {
+            let child = head.split_whitespace().next().unwrap().parse().unwrap();
+            out.push((child, state.and_then(|s| s.chars().next()).unwrap_or('?')));
+        }
+    }
+    out
+}
+
+/// Whether process `pid` has ended (gone, or a zombie no one has reaped yet).
+fn ended(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+/// SIGTERM to `reproduce --jobs 2` alone (not its process group, as a scheduler or `kill`
+/// sends it) stops its two jobs too: none is left training with its run's lock held, so
+/// the same command can run again.
+#[test]
+fn a_sigterm_to_reproduce_stops_its_jobs_and_frees_their_runs() {
+    require_fashion();
+    let tmp = tempdir();
+    let mut parent = rethink()
+        .args([
+            "--threads",
+            "1",
+            "reproduce",
+            "--scale",
+            "cpu",
+            "--jobs",
+            "2",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = parent.id();
+    let runs = tmp.path().join("runs");
+    let started = std::time::Instant::now();
+    // Both jobs training: each holds a run directory.
+    let jobs = loop {
+        let jobs = children_of(pid);
+        let dirs = std::fs::read_dir(&runs).map_or(0, |d| d.count());
+        if jobs.len() == 2 && dirs >= 2 {
+            break jobs;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the two jobs did not start: {jobs:?}, {dirs} run directories"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    parent.wait().unwrap();
+    let killed = std::time::Instant::now();
+    for (job, _) in &jobs {
+        while !ended(*job) {
+            assert!(
+                killed.elapsed().as_secs() < 30,
+                "job {job} still runs 30 s after reproduce ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    for d in std::fs::read_dir(&runs).unwrap().flatten() {
+        let f = std::fs::File::open(d.path()).unwrap();
+        assert!(
+            f.try_lock().is_ok(),
+            "{} is still locked",
+            d.path().display()
+        );
+    }
 }
 
 #[test]
