@@ -47,9 +47,39 @@ pub const CHECKPOINT: &str = "checkpoint.ot";
 /// where writing would cost more than 5% of the training time.
 const CHECKPOINT_COST_RATIO: f64 = 20.0;
 
+/// The dotted paths at which two JSON values differ (`train.lr`, `train_size`).
+fn changed_fields(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value::Object;
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            let null = serde_json::Value::Null;
+            for k in keys {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                changed_fields(
+                    &path,
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(at.to_string()),
+        _ => {}
+    }
+}
+
 /// What a checkpoint's `meta` entry holds besides the tensors.
 #[derive(Serialize, serde::Deserialize)]
 struct CheckpointMeta {
+    /// The experiment the checkpoint was trained under: a resume refuses a `config.json`
+    /// edited since, naming the fields. Absent from checkpoints written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    config: Option<serde_json::Value>,
     epoch: usize,
     step: usize,
     /// u128 word positions, as decimal strings.
@@ -248,7 +278,7 @@ impl RunDir {
                 return Ok(());
             }
             let t = std::time::Instant::now();
-            self.write_checkpoint(state)?;
+            self.write_checkpoint(exp, state)?;
             last_save = Some((now, t.elapsed().as_secs_f64()));
             Ok(())
         };
@@ -287,10 +317,14 @@ impl RunDir {
     }
 
     /// Writes the checkpoint atomically: the tensors and, as a `meta` entry, the epoch, the
-    /// streams' positions and the metrics so far.
-    pub fn write_checkpoint(&self, state: &crate::train::TrainState) -> Result<()> {
+    /// streams' positions, the metrics so far and the config they were trained under.
+    fn write_checkpoint(&self, exp: &Experiment, state: &crate::train::TrainState) -> Result<()> {
         let p = self.path.join(CHECKPOINT);
         let meta = CheckpointMeta {
+            config: Some(serde_json::to_value(exp).map_err(|source| Error::Json {
+                path: p.clone(),
+                source,
+            })?),
             epoch: state.epoch,
             step: state.step,
             batch_stream: state.batch_stream.to_string(),
@@ -357,6 +391,20 @@ impl RunDir {
             path: p.clone(),
             source,
         })?;
+        if let Some(saved) = &meta.config {
+            let now = serde_json::to_value(&config).map_err(|source| Error::Json {
+                path: p.clone(),
+                source,
+            })?;
+            let mut changed = Vec::new();
+            changed_fields("", saved, &now, &mut changed);
+            if !changed.is_empty() {
+                return Err(bad(format!(
+                    "config.json has changed since this checkpoint was written ({}); resuming would mix two settings in one run: restore those fields, or pass --force for a new run",
+                    changed.join(", ")
+                )));
+            }
+        }
         momentum.sort_by_key(|m| m.0);
         if momentum.iter().enumerate().any(|(i, m)| m.0 != i) {
             return Err(bad(

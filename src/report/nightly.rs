@@ -988,6 +988,78 @@ mod tests {
         assert!(names(&trends).iter().all(|n| !n.starts_with(".tmp-")));
     }
 
+    /// The files of one valid run record, and one valid history line of it.
+    fn record_files() -> (Vec<(&'static str, Vec<u8>)>, Vec<u8>) {
+        let t = tempfile::tempdir().unwrap();
+        write_runs(t.path(), &SHARD1[..1]);
+        let dir = runs_dir(t.path()).join(SHARD1[0].0);
+        let files = ["config.json", "metrics.jsonl", "summary.json"]
+            .map(|f| (f, std::fs::read(dir.join(f)).unwrap()))
+            .to_vec();
+        let (runs, _) = load_runs(t.path()).unwrap();
+        let h = t.path().join("history.jsonl");
+        let report = super::super::report(t.path()).unwrap();
+        append_history(&h, &runs, &report).unwrap();
+        (files, std::fs::read(h).unwrap())
+    }
+
+    /// `bytes` damaged: cut at `cut`, one byte set at `at`, `junk` appended.
+    fn damage(
+        bytes: &[u8],
+        cut: prop::sample::Index,
+        at: prop::sample::Index,
+        byte: u8,
+        junk: &[u8],
+    ) -> Vec<u8> {
+        let mut b = bytes[..cut.index(bytes.len() + 1)].to_vec();
+        if !b.is_empty() {
+            let i = at.index(b.len());
+            b[i] = byte;
+        }
+        b.extend_from_slice(junk);
+        b
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// The readers of run records and histories, fuzzed with damaged copies of valid
+        /// files: every outcome is the record read back or an error that names the file,
+        /// never a panic or a hang; a damaged run is set aside, the others still read.
+        #[test]
+        fn damaged_run_records_and_histories_are_named_never_a_panic(
+            which in 0usize..4,
+            cut in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            junk in prop::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let (files, history) = record_files();
+            let t = tempfile::tempdir().unwrap();
+            if which < 3 {
+                let dir = runs_dir(t.path()).join("run");
+                std::fs::create_dir_all(&dir).unwrap();
+                for (k, (f, bytes)) in files.iter().enumerate() {
+                    let b = if k == which { damage(bytes, cut, at, byte, &junk) } else { bytes.clone() };
+                    std::fs::write(dir.join(f), b).unwrap();
+                }
+                let (runs, unreadable) = load_runs(t.path()).unwrap();
+                prop_assert_eq!(runs.len() + unreadable.len(), 1);
+                if let Some(u) = unreadable.first() {
+                    prop_assert!(u.why.contains(&dir.display().to_string()), "{}", u.why);
+                }
+            } else {
+                let h = t.path().join("history.jsonl");
+                std::fs::write(&h, damage(&history, cut, at, byte, &junk)).unwrap();
+                if let Err(e) = read_history(&h) {
+                    prop_assert!(e.to_string().contains("history.jsonl"), "{}", e);
+                }
+            }
+        }
+    }
+
     #[test]
     fn history_figures_take_any_night_and_keep_every_claim_id_inside_out() {
         let t = tempfile::tempdir().unwrap();

@@ -301,7 +301,27 @@ fn a_failed_resume_or_force_leaves_the_run_as_it_was() {
         );
     }
 
-    // A truncated checkpoint: the resume fails naming it, and the run keeps its metrics.
+    // A config.json edited since the checkpoint: refused, naming the changed fields.
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(before[0].as_ref().unwrap()).unwrap();
+    edited["lr"] = 0.05.into();
+    edited["train_size"] = 500.into();
+    std::fs::write(d.join("config.json"), edited.to_string()).unwrap();
+    let o = rethink()
+        .args(["run", "-q", "--resume", ds])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has changed since this checkpoint was written (lr, train_size)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(&d)[1..], before[1..]);
+    std::fs::write(d.join("config.json"), before[0].as_ref().unwrap()).unwrap();
+
+    // A truncated checkpoint: the resume fails naming it in one line (no libtorch
+    // backtrace), and the run keeps its metrics.
     let ckpt = std::fs::read(d.join(CHECKPOINT)).unwrap();
     std::fs::write(d.join(CHECKPOINT), &ckpt[..ckpt.len() / 2]).unwrap();
     let o = rethink()
@@ -310,6 +330,7 @@ fn a_failed_resume_or_force_leaves_the_run_as_it_was() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains(CHECKPOINT), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("frame #"), "{}", stderr(&o));
     let after = files(&d);
     assert_eq!((&after[0], &after[1]), (&before[0], &before[1]));
 }
