@@ -216,6 +216,10 @@ row 18 "diff EMPTY EMPTY" "exit 2" "$(check [ "$rc" = 2 ])"
 cp -r R R18; echo '{' >R18/$RUN/summary.json
 run "$B" diff R R18
 row 18 "diff A B (a corrupt summary in B)" "the run named" "$(check said "R18/$RUN")"
+cp -r R R18b; cp -r R/$RUN R18b/runs/copy
+run "$B" diff R R18b
+row 18 "diff A B (B holds one run twice, under two names)" "named, compared with neither" \
+  "$(check [ "$rc" = 1 ] && said "held twice")"
 
 # 19. SIGTERM to reproduce --jobs 2 leaves both jobs training.
 "$B" --threads 1 reproduce --scale cpu --jobs 2 --out R19 >/dev/null 2>&1 &

@@ -573,11 +573,12 @@ pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
             u.why
         )));
     }
-    let key = |r: &LoadedRun| format!("{} (seed {})", r.summary.name, r.exp.train.seed);
-    let old_by: BTreeMap<String, &LoadedRun> = old_runs.iter().map(|r| (key(r), r)).collect();
-    let new_by: BTreeMap<String, &LoadedRun> = new_runs.iter().map(|r| (key(r), r)).collect();
-    for (k, o) in &old_by {
-        let Some(n) = new_by.get(k) else {
+    let (old_by, new_by) = (
+        by_content(&old_runs, old, &mut out),
+        by_content(&new_runs, new, &mut out),
+    );
+    for (c, (k, o)) in &old_by {
+        let Some((_, n)) = new_by.get(c) else {
             out.push(Moved(format!("run {k}: only in {}", old.display())));
             continue;
         };
@@ -589,7 +590,7 @@ pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
             )));
         }
     }
-    for k in new_by.keys().filter(|k| !old_by.contains_key(*k)) {
+    for (_, (k, _)) in new_by.iter().filter(|(c, _)| !old_by.contains_key(*c)) {
         out.push(Moved(format!("run {k}: only in {}", new.display())));
     }
     let jkey = |j: &analysis::Judged| format!("{} (seed {})", j.claim, j.seed);
@@ -659,6 +660,37 @@ pub fn diff(old: &Path, new: &Path) -> Result<Vec<Moved>> {
 
 fn value(v: Option<f64>) -> String {
     v.map_or("none".into(), |v| format!("{v:.4}"))
+}
+
+/// The runs of one result set by their content key (the whole config, whatever the test
+/// cadence), each with its label `NAME (seed S)`. Two runs of one config in the set are
+/// compared with neither: a line names both directories.
+fn by_content<'a>(
+    runs: &'a [LoadedRun],
+    set: &Path,
+    out: &mut Vec<Moved>,
+) -> BTreeMap<String, (String, &'a LoadedRun)> {
+    let mut by: BTreeMap<String, (String, &LoadedRun)> = BTreeMap::new();
+    let mut twice = std::collections::BTreeSet::new();
+    for r in runs {
+        let mut e = r.exp.clone();
+        e.train.test_every = 1;
+        let content = serde_json::to_string(&e).unwrap_or_default();
+        let label = format!("{} (seed {})", e.name, e.train.seed);
+        if let Some((_, first)) = by.get(&content) {
+            out.push(Moved(format!(
+                "run {label}: held twice in {} ({} and {}), compared with neither",
+                set.display(),
+                first.dir.display(),
+                r.dir.display()
+            )));
+            twice.insert(content);
+            continue;
+        }
+        by.insert(content, (label, r));
+    }
+    by.retain(|c, _| !twice.contains(c));
+    by
 }
 
 /// A shard's results are a directory, and not a run directory (given by mistake).
@@ -1110,6 +1142,32 @@ mod tests {
             moved
                 .iter()
                 .any(|m| m.contains("unreadable, not compared") && m.contains(SHARD1[0].0)),
+            "{moved:?}"
+        );
+    }
+
+    #[test]
+    fn diff_keys_runs_by_their_config_not_their_name() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        write_runs(&a, SHARD1);
+        write_runs(&b, SHARD1);
+        assert_eq!(diff(&a, &b).unwrap(), vec![]);
+        // In b, the second run is replaced by another config under the same name, and a copy
+        // of the first is held under a second directory.
+        let second = runs_dir(&b).join(SHARD1[1].0);
+        let mut cfg: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(second.join("config.json")).unwrap()).unwrap();
+        cfg["lr"] = 0.5.into();
+        std::fs::write(second.join("config.json"), cfg.to_string()).unwrap();
+        let copy = runs_dir(&b).join("copy");
+        copy_record(&runs_dir(&b).join(SHARD1[0].0), &copy).unwrap();
+        let moved: Vec<String> = diff(&a, &b).unwrap().into_iter().map(|m| m.0).collect();
+        let says = |what: &str| moved.iter().filter(|m| m.contains(what)).count();
+        assert_eq!(says("held twice in"), 1, "{moved:?}");
+        assert_eq!(
+            says(&format!("run {} (seed 0): only in", SHARD1[1].0)),
+            2,
             "{moved:?}"
         );
     }
