@@ -10,7 +10,6 @@ use crate::fsio;
 use crate::record::{utc_now, Environment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What `merge` did.
@@ -382,15 +381,16 @@ fn append_history(history: &Path, runs: &[LoadedRun], summary: &ReportSummary) -
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io(parent, "cannot create directory", e))?;
     }
-    // One write of whole lines, appended: the lines of earlier nights are never rewritten.
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(history)
-        .map_err(|e| Error::io(history, "cannot open for appending", e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(history, "cannot append", e))?;
+    // The earlier nights' lines byte for byte, then the night's: written to a temporary
+    // file beside the history and renamed over it, so a full disk or a kill leaves the
+    // history as it was, never with a torn last line.
+    let mut bytes = if history.exists() {
+        fsio::read_regular(history, "cannot read history", fsio::cap::LOG)?
+    } else {
+        Vec::new()
+    };
+    bytes.extend_from_slice(text.as_bytes());
+    fsio::write_atomic(history, &bytes)?;
     Ok(lines.len())
 }
 
