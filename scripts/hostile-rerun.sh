@@ -253,6 +253,11 @@ run "$B" report R21
 row 21 "report DIR (a run named a|b<newline>c)" "escaped in one table cell" \
   "$(check [ "$rc" = 0 ] && grep -qF '| a\|b c |' R21/report.md)"
 
+mkdir -p R21b/runs; cp -r R21/runs/x R21b/runs/$'run-\xff'; cp -r R21/runs/x R21b/runs/$'run-\xfe'
+run "$B" report R21b
+row 21 "report DIR (two run directories named run-<0xFF> and run-<0xFE>)" "two keys in summary.json" \
+  "$(check [ "$rc" = 0 ] && [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["per_run"]))' R21b/summary.json)" = 2 ])"
+
 # 22. merge --out RUNDIR is refused but creates RUNDIR/runs first.
 before=$(fp fin)
 run "$B" merge --out fin R

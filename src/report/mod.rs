@@ -131,6 +131,15 @@ fn hardware() -> String {
     format!("{cpu}, {cores} logical cores{gpu}")
 }
 
+/// A run directory's name as a key of `summary.json`: itself when it is UTF-8, else with
+/// its other bytes escaped (`\xFF`), so that two names differing only there stay two keys.
+fn dir_key(name: &std::ffi::OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_string(),
+        None => format!("{name:?}").trim_matches('"').to_string(),
+    }
+}
+
 /// Refuses a run directory where a results directory is wanted: its summary.json is the
 /// run's own, and writing a report's there would destroy it.
 pub(crate) fn refuse_run_dir(dir: &Path) -> Result<()> {
@@ -165,9 +174,7 @@ pub(crate) fn write_report(
         .map(|r| {
             let s = &r.summary;
             (
-                r.dir
-                    .file_name()
-                    .map_or(s.name.clone(), |n| n.to_string_lossy().into_owned()),
+                r.dir.file_name().map_or(s.name.clone(), dir_key),
                 serde_json::json!({
                     "name": s.name,
                     "seed": r.exp.train.seed,
@@ -197,4 +204,19 @@ pub(crate) fn write_report(
     })?;
     experiment::write_atomic(&dir.join("summary.json"), &json)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn run_directory_names_that_are_not_utf8_stay_distinct_keys() {
+        let a = std::ffi::OsStr::from_bytes(b"run-\xff");
+        let b = std::ffi::OsStr::from_bytes(b"run-\xfe");
+        assert_ne!(dir_key(a), dir_key(b));
+        assert_eq!(dir_key(a), "run-\\xFF");
+        assert_eq!(dir_key(std::ffi::OsStr::new("plain")), "plain");
+    }
 }
