@@ -7,8 +7,9 @@
 //!
 //! Adding a claim: one entry in [`CPU`], [`GPU`] or [`GRID`] (its check a few lines on
 //! [`Judge`]), its bands in [`bands::Bands`], [`bands::GpuBands`] or [`bands::GridBands`]
-//! and the scale's golden file, a falsification case in this module's tests, and a test
-//! that calls the claim by id.
+//! and the scale's golden file, a falsification case in this module's tests, and its line
+//! in the scale's test list (`tests/claims/cpu.rs`, `grid.rs` or `gpu_claims.rs`), which a
+//! test checks against the registry.
 pub mod bands;
 pub mod checks;
 mod gpu;

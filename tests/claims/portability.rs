@@ -75,12 +75,10 @@ fn the_sse42_environment_limits_onednn() {
 
 #[test]
 fn an_mlp_claim_holds_with_the_same_snapshot_on_an_sse42_cpu() {
-    rerun_at_sse42(
-        "fit_random_labels::an_mlp_fits_random_labels_while_test_accuracy_stays_at_chance",
-    );
+    rerun_at_sse42("cpu::mlp_fits_random_labels");
 }
 
 #[test]
 fn a_conv_net_claim_holds_with_the_same_snapshot_on_an_sse42_cpu() {
-    rerun_at_sse42("fit_randomized_inputs::alexnet_fits_gaussian_inputs");
+    rerun_at_sse42("cpu::alexnet_fits_gaussian");
 }
