@@ -238,50 +238,8 @@ struct RunArgs {
     /// Print the preset names and exit.
     #[arg(long)]
     list_presets: bool,
-    #[arg(long)]
-    dataset: Option<DatasetKind>,
-    #[arg(long)]
-    model: Option<ModelKind>,
-    /// true-labels, random-labels, shuffled-pixels, random-pixels, gaussian or corrupt:P
-    #[arg(long)]
-    randomization: Option<Randomization>,
-    #[arg(long)]
-    train_size: Option<usize>,
-    #[arg(long)]
-    test_size: Option<usize>,
-    /// The maximum number of epochs.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Stop once train accuracy reaches this (0 to 1).
-    #[arg(long)]
-    target_train_acc: Option<f64>,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    #[arg(long)]
-    dropout: Option<f64>,
-    /// How parameters start: tch (tch's layer defaults, the presets') or pytorch (PyTorch's
-    /// nn.Linear, nn.Conv2d and nn.BatchNorm2d defaults).
-    #[arg(long)]
-    init: Option<rethink::models::Init>,
-    /// Random crop and horizontal flip.
-    #[arg(long)]
-    augment: bool,
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Run the convolutions in channels-last (NHWC) layout.
-    #[arg(long)]
-    channels_last: bool,
-    /// Mixed precision (CUDA only): fp16 autocast with dynamic loss scaling.
-    #[arg(long)]
-    amp: bool,
-    /// Evaluate the test set every N epochs and after the last (0: after the last only).
-    /// Default: the preset's or config's (1 at full scale, 0 at the other scales).
-    #[arg(long, value_name = "N")]
-    test_every: Option<usize>,
+    #[command(flatten)]
+    overrides: Overrides,
     /// auto, cpu, cuda or cuda:N (default: $RETHINK_DEVICE, else auto)
     #[arg(long, env = "RETHINK_DEVICE", default_value = "auto")]
     device: String,
@@ -310,6 +268,122 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// The flags of `rethink run` that change what runs (beyond where and how it runs), over
+/// a preset or config. The flags given are read off the struct itself (its fields that are
+/// set), so [`Overrides::apply`] and `--resume`'s refusal cannot disagree.
+#[derive(Args, serde::Serialize)]
+struct Overrides {
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset: Option<DatasetKind>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<ModelKind>,
+    /// true-labels, random-labels, shuffled-pixels, random-pixels, gaussian or corrupt:P
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    randomization: Option<Randomization>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train_size: Option<usize>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_size: Option<usize>,
+    /// The maximum number of epochs.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epochs: Option<usize>,
+    /// Stop once train accuracy reaches this (0 to 1).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_train_acc: Option<f64>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lr: Option<f64>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight_decay: Option<f64>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropout: Option<f64>,
+    /// How parameters start: tch (tch's layer defaults, the presets') or pytorch (PyTorch's
+    /// nn.Linear, nn.Conv2d and nn.BatchNorm2d defaults).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init: Option<rethink::models::Init>,
+    /// Random crop and horizontal flip.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    augment: bool,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    /// Run the convolutions in channels-last (NHWC) layout.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    channels_last: bool,
+    /// Mixed precision (CUDA only): fp16 autocast with dynamic loss scaling.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    amp: bool,
+    /// Evaluate the test set every N epochs and after the last (0: after the last only).
+    /// Default: the preset's or config's (1 at full scale, 0 at the other scales).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_every: Option<usize>,
+}
+
+impl Overrides {
+    /// The flags given, as typed (`--lr`, `--augment`).
+    fn given(&self) -> Vec<String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m
+                .keys()
+                .map(|k| format!("--{}", k.replace('_', "-")))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `e` with every flag given applied.
+    fn apply(&self, e: &mut Experiment) {
+        let a = self;
+        if let Some(d) = a.dataset {
+            *e = e.clone().on_dataset(d);
+        }
+        macro_rules! set {
+            ($($($field:ident).+ = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$($field).+ = v; } )* };
+        }
+        set!(
+            model = a.model,
+            randomization = a.randomization,
+            train.max_epochs = a.epochs,
+            train.batch_size = a.batch_size,
+            train.lr = a.lr,
+            train.weight_decay = a.weight_decay,
+            dropout = a.dropout,
+            init = a.init,
+            train.seed = a.seed,
+            train.test_every = a.test_every
+        );
+        if a.train_size.is_some() {
+            e.train_size = a.train_size;
+        }
+        if a.test_size.is_some() {
+            e.test_size = a.test_size;
+        }
+        if a.target_train_acc.is_some() {
+            e.train.target_train_acc = a.target_train_acc;
+        }
+        e.train.augment |= a.augment;
+        e.train.channels_last |= a.channels_last;
+        e.train.amp |= a.amp;
+    }
+}
+
 fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     let base = match (&a.config, &a.preset) {
         (Some(path), _) => Experiment::from_file(path)?,
@@ -317,36 +391,7 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
         (None, None) => Experiment::preset("fashion-cpu-true-labels")?,
     };
     let mut e = base.clone();
-    if let Some(d) = a.dataset {
-        e = e.on_dataset(d);
-    }
-    macro_rules! set {
-        ($($($field:ident).+ = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$($field).+ = v; } )* };
-    }
-    set!(
-        model = a.model,
-        randomization = a.randomization,
-        train.max_epochs = a.epochs,
-        train.batch_size = a.batch_size,
-        train.lr = a.lr,
-        train.weight_decay = a.weight_decay,
-        dropout = a.dropout,
-        init = a.init,
-        train.seed = a.seed,
-        train.test_every = a.test_every
-    );
-    if a.train_size.is_some() {
-        e.train_size = a.train_size;
-    }
-    if a.test_size.is_some() {
-        e.test_size = a.test_size;
-    }
-    if a.target_train_acc.is_some() {
-        e.train.target_train_acc = a.target_train_acc;
-    }
-    e.train.augment |= a.augment;
-    e.train.channels_last |= a.channels_last;
-    e.train.amp |= a.amp;
+    a.overrides.apply(&mut e);
     // The name says what runs: flags that change the preset or config change the name.
     match &a.name {
         Some(n) => e.name.clone_from(n),
@@ -355,27 +400,6 @@ fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     }
     e.validate()?;
     Ok(e)
-}
-
-/// Whether any flag changes what runs (beyond where and how it runs).
-fn changes_the_experiment(a: &RunArgs) -> bool {
-    a.dataset.is_some()
-        || a.model.is_some()
-        || a.randomization.is_some()
-        || a.train_size.is_some()
-        || a.test_size.is_some()
-        || a.epochs.is_some()
-        || a.target_train_acc.is_some()
-        || a.batch_size.is_some()
-        || a.lr.is_some()
-        || a.weight_decay.is_some()
-        || a.dropout.is_some()
-        || a.init.is_some()
-        || a.seed.is_some()
-        || a.test_every.is_some()
-        || a.augment
-        || a.channels_last
-        || a.amp
 }
 
 /// ` test acc 0.123` for a progress line, empty at an epoch whose test set was not evaluated.
@@ -409,8 +433,12 @@ fn run(a: RunArgs) -> Result<()> {
     // that cannot start (no data, no CUDA) must not cost an earlier run its files.
     let (mut dir, exp, out) = match &a.resume {
         Some(path) => {
-            if changes_the_experiment(&a) {
-                bail!("--resume continues the run as its config.json says; drop the flags that change the experiment");
+            let given = a.overrides.given();
+            if !given.is_empty() {
+                bail!(
+                    "--resume continues the run as its config.json says; drop the flags that change the experiment ({})",
+                    given.join(", ")
+                );
             }
             // Opening a run to resume it keeps its config, metrics and checkpoint.
             let (dir, exp) = RunDir::resume(path)?;
