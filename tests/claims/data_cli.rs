@@ -160,3 +160,72 @@ fn a_missing_data_set_names_the_dirs_and_the_provider() {
         stderr(&o)
     );
 }
+
+/// Each image of `images` (N × ...) as the bytes of its values.
+fn image_bytes(images: &tch::Tensor) -> Vec<Vec<u8>> {
+    let n = images.size()[0];
+    let flat = images
+        .to_kind(tch::Kind::Float)
+        .reshape([n, -1])
+        .contiguous();
+    let per = flat.size()[1] as usize;
+    let values = Vec::<f32>::try_from(flat.reshape([-1])).unwrap();
+    values
+        .chunks(per.max(1))
+        .map(|c| c.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect()
+}
+
+/// No test image is a training image in any run of the CPU and grid suites, before or after
+/// its randomization: the test images come from the data set's test file whatever the sizes
+/// and randomization, so no lower-bound band can pass on a leak. (Fashion-MNIST's two files
+/// share no image, so on the data itself the count is exactly 0.)
+#[test]
+fn no_test_image_is_a_training_image_in_any_cpu_or_grid_run() {
+    use rethink::experiment::Scale;
+    use std::collections::{BTreeSet, HashSet};
+    require_fashion();
+    let raw = data::load(DatasetKind::FashionMnist, None).unwrap();
+    let mut seen = BTreeSet::new();
+    let mut checked = 0;
+    for scale in [Scale::Cpu, Scale::Grid] {
+        for e in rethink::suite::experiments(scale) {
+            let key = (
+                e.train_size,
+                e.test_size,
+                e.randomization.to_string(),
+                e.train.seed,
+            );
+            if e.dataset != DatasetKind::FashionMnist || !seen.insert(key) {
+                continue;
+            }
+            let ds =
+                data::Dataset::from_raw(&raw, e.train_size, e.test_size, tch::Device::Cpu).unwrap();
+            let r = rethink::randomize::apply(
+                &ds.train,
+                &ds.test,
+                e.randomization,
+                e.dataset.classes(),
+                e.train.seed,
+            )
+            .unwrap();
+            for (train, test, when) in [
+                (&ds.train.images, &ds.test.images, "as loaded"),
+                (&r.train.images, &r.test.images, "randomized"),
+            ] {
+                let train: HashSet<Vec<u8>> = image_bytes(train).into_iter().collect();
+                let leaked = image_bytes(test)
+                    .iter()
+                    .filter(|t| train.contains(*t))
+                    .count();
+                assert_eq!(
+                    leaked, 0,
+                    "{} ({when}): {leaked} test images are training images",
+                    e.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} distinct setups checked");
+}
