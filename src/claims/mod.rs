@@ -89,7 +89,21 @@ pub struct Verdict {
     pub seed: u64,
     /// Every asserted measure falls in its band.
     pub holds: bool,
+    /// The measure that says whether the claim itself holds is robust at this scale. When it
+    /// is not (golden's `not_robust`), the check only reports it, and the verdict is "not
+    /// robust" however its asserted measures (the runs it compares fit, say) fare: a claim
+    /// whose own measure is only reported never says "holds". Absent when robust.
+    #[serde(default = "robust", skip_serializing_if = "is_robust")]
+    pub robust: bool,
     pub measures: Vec<Measure>,
+}
+
+fn robust() -> bool {
+    true
+}
+
+fn is_robust(r: &bool) -> bool {
+    *r
 }
 
 /// What a check sees: the claim's runs in order, the bands (a CPU claim reads `bands`, a
@@ -102,6 +116,7 @@ pub struct Judge<'a> {
     /// The grid's bands (golden/grid-bands.json), which the grid claims read.
     pub grid: &'a GridBands,
     measures: Vec<Measure>,
+    robust: bool,
 }
 
 fn band_ref(b: &Band) -> BandRef {
@@ -164,6 +179,13 @@ impl Judge<'_> {
             band: None,
             holds: true,
         });
+    }
+
+    /// Reports the measure that says whether the claim itself holds, where it is not robust
+    /// at this scale (golden's `not_robust`): the verdict is then "not robust".
+    pub fn not_robust(&mut self, what: String, value: Option<f64>, detail: String) {
+        self.report(what, value, detail);
+        self.robust = false;
     }
 
     /// Run `i` memorized its training set: train accuracy reached 1.0 (band `train_acc_fit`).
@@ -342,6 +364,7 @@ impl Claim {
             },
             grid: bands::grid()?,
             measures: Vec::new(),
+            robust: true,
         };
         (self.check)(&mut j);
         Ok(Verdict {
@@ -349,6 +372,7 @@ impl Claim {
             statement: self.statement.into(),
             seed: runs.first().map_or(0, |r| r.experiment().train.seed),
             holds: j.measures.iter().all(|m| m.holds),
+            robust: j.robust,
             measures: j.measures,
         })
     }
@@ -422,23 +446,31 @@ impl Verdict {
                 }))
             })
             .collect();
-        serde_json::json!({
+        let mut snap = serde_json::json!({
             "claim": self.claim,
             "holds": self.holds,
             "measures": measures,
-        })
+        });
+        if !self.robust {
+            snap["robust"] = false.into();
+        }
+        snap
+    }
+
+    /// "holds", "does not hold" (an asserted measure is outside its band) or "not robust"
+    /// (every asserted measure holds, but the claim's own measure is only reported).
+    pub fn status(&self) -> &'static str {
+        match (self.holds, self.robust) {
+            (false, _) => "does not hold",
+            (true, false) => "not robust",
+            (true, true) => "holds",
+        }
     }
 }
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} (seed {}): {}",
-            self.claim,
-            self.seed,
-            if self.holds { "holds" } else { "does not hold" }
-        )?;
+        writeln!(f, "{} (seed {}): {}", self.claim, self.seed, self.status())?;
         for m in &self.measures {
             let band = m
                 .band
@@ -955,14 +987,15 @@ mod tests {
                 }));
                 (fits(&good), bad)
             }
-            // The margin is reported, not asserted: either way it holds while every run
-            // compared fits, and fails when one does not.
+            // The margin is reported, not asserted: either way the verdict is "not robust"
+            // while every run compared fits, and "does not hold" when one does not.
             "grid-architecture-over-regularizers" => {
                 let (gain, loss) = ([0.70, 0.71, 0.72, 0.80], [0.70, 0.71, 0.72, 0.40]);
                 let mut bad = each_stalled(&gain);
                 bad.extend(each_stalled(&loss));
                 let v = verdict(c.id, &fits(&loss));
                 assert!(v.holds && v.measures.last().unwrap().band.is_none(), "{v}");
+                assert_eq!(v.status(), "not robust", "{v}");
                 (fits(&gain), bad)
             }
             other => panic!("grid claim {other} has no falsification case: add one here"),
@@ -1051,6 +1084,7 @@ mod tests {
             gpu: bands::smoke().unwrap(),
             grid: bands::grid().unwrap(),
             measures: Vec::new(),
+            robust: true,
         };
         j.near_paper(0);
         assert!(!j.measures[0].holds);

@@ -23,8 +23,7 @@ pub struct Judged {
 impl Judged {
     pub fn status(&self) -> &'static str {
         match &self.verdict {
-            Some(v) if v.holds => "holds",
-            Some(_) => "does not hold",
+            Some(v) => v.status(),
             None => "incomplete",
         }
     }
@@ -112,6 +111,7 @@ pub struct Tally {
     pub claim: String,
     pub holds: usize,
     pub fails: usize,
+    pub not_robust: usize,
     pub incomplete: usize,
 }
 
@@ -209,7 +209,7 @@ pub fn judge(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Vec<Judged> {
 impl Tally {
     /// The seeds the claim was judged on.
     pub fn total(&self) -> usize {
-        self.holds + self.fails + self.incomplete
+        self.holds + self.fails + self.not_robust + self.incomplete
     }
 }
 
@@ -224,6 +224,7 @@ pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
                     claim: j.claim.clone(),
                     holds: 0,
                     fails: 0,
+                    not_robust: 0,
                     incomplete: 0,
                 });
                 out.len() - 1
@@ -232,6 +233,7 @@ pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
         match j.status() {
             "holds" => out[i].holds += 1,
             "does not hold" => out[i].fails += 1,
+            "not robust" => out[i].not_robust += 1,
             _ => out[i].incomplete += 1,
         }
     }

@@ -217,18 +217,19 @@ pub fn markdown(
     if seeds.len() > 1 {
         let _ = writeln!(
             md,
-            "\n### Verdicts over seeds\n\nThe runs hold {} seeds ({}); each claim's verdicts counted over them.\n\n| claim | holds | does not hold | incomplete |\n|---|---|---|---|",
+            "\n### Verdicts over seeds\n\nThe runs hold {} seeds ({}); each claim's verdicts counted over them.\n\n| claim | holds | does not hold | not robust | incomplete |\n|---|---|---|---|---|",
             seeds.len(),
             seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
         );
         for t in &a.tallies {
             let _ = writeln!(
                 md,
-                "| {} | {} of {} | {} | {} |",
+                "| {} | {} of {} | {} | {} | {} |",
                 t.claim,
                 t.holds,
                 t.total(),
                 t.fails,
+                t.not_robust,
                 t.incomplete
             );
         }
