@@ -178,7 +178,7 @@ def compare(a, model, shape, ours_bin, env):
     if ours_autograd:
         print(f"  rethink through autograd: {oa:9.1f} images/s, ratio {oa / t:5.2f}")
     if ours_old:
-        print(f"  rethink with the per-tensor SGD (the former step): {oo:9.1f} images/s, ratio {oo / t:5.2f}; "
+        print(f"  rethink with the per-tensor SGD step: {oo:9.1f} images/s, ratio {oo / t:5.2f}; "
               f"flat SGD {100 * (o / oo - 1):+.1f}%")
     if "gemm_gflops" in row:
         print(f"  epoch (1,000 train + eval): rethink {oe:.2f} ms, pytorch {te:.2f} ms; GEMM {gemm:.0f} GFLOP/s")

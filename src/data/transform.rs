@@ -182,7 +182,8 @@ mod tests {
         assert_eq!(whiten(&flat).abs().max().double_value(&[]), 0.0);
     }
 
-    /// The former per-batch augmentation: host draws, three host-to-device copies per batch.
+    /// The per-batch augmentation as a reference (host draws, three host-to-device copies
+    /// per batch) that the batched one must match.
     fn per_batch_reference(x: &Tensor, size: i64, pad: i64, rng: &mut impl Rng) -> Tensor {
         let x = x.constant_pad_nd([pad, pad, pad, pad]);
         let (n, c, h, w) = x.size4().unwrap();

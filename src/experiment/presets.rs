@@ -161,8 +161,8 @@ impl std::str::FromStr for Preset {
         // Scale and model.
         let (scale, model, mut rest) = if let Some(rest) = rest.strip_prefix("cpu-") {
             if let Some(rest) = rest.strip_prefix("alexnet-") {
-                // AlexNet's CPU-scale setup was folded into the grid's (one setup, trained
-                // once): say where it went.
+                // AlexNet at CPU scale is the grid's setup (one setup, trained once): a
+                // CPU-scale AlexNet name is refused naming the grid preset that runs it.
                 return Err(Error::config(
                     "preset",
                     format!(
