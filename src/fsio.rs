@@ -75,6 +75,20 @@ fn kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
+/// Takes the advisory lock on directory `dir`, held while the returned handle lives; when
+/// another process holds it, an error on `dir` saying `busy`.
+pub fn lock_dir(dir: &Path, busy: &str) -> Result<File> {
+    let lock = File::open(dir).map_err(|e| Error::io(dir, "cannot open directory", e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::RunDir {
+            path: dir.into(),
+            what: busy.into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(dir, "cannot lock directory", e)),
+    }
+}
+
 /// Removes `path` if it is there: a file, or a link (never what the link points to).
 pub fn remove_if_present(path: &Path, action: &'static str) -> Result<()> {
     match std::fs::remove_file(path) {

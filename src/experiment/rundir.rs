@@ -129,18 +129,10 @@ impl RunDir {
             Err(_) => false,
         };
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, "cannot create directory", e))?;
-        let lock = File::open(path).map_err(|e| Error::io(path, "cannot open directory", e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(refuse(
-                    "another process is writing this run directory (it holds the directory's lock); wait for it or choose another --out",
-                ))
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io(path, "cannot lock directory", e))
-            }
-        }
+        let lock = crate::fsio::lock_dir(
+            path,
+            "another process is writing this run directory (it holds the directory's lock); wait for it or choose another --out",
+        )?;
         let mut entries =
             std::fs::read_dir(path).map_err(|e| Error::io(path, "cannot read directory", e))?;
         if existed && entries.next().is_some() && !force {

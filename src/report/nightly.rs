@@ -72,9 +72,10 @@ fn copy_record(from: &Path, to: &Path) -> Result<Vec<PathBuf>> {
 fn same_run(a: &Path, b: &Path) -> bool {
     let read =
         |d: &Path, f: &str| fsio::read_regular(&d.join(f), "cannot read", fsio::cap::SMALL).ok();
-    ["config.json", "summary.json"]
-        .iter()
-        .all(|f| read(a, f).is_some() && read(a, f) == read(b, f))
+    ["config.json", "summary.json"].iter().all(|f| {
+        let first = read(a, f);
+        first.is_some() && first == read(b, f)
+    })
 }
 
 /// Refuses one experiment under two names with different results: the report would judge
@@ -113,15 +114,10 @@ fn refuse_one_experiment_twice(dirs: &[&Path]) -> Result<()> {
 /// Takes `out`'s advisory lock for the merge: two merges into one directory would
 /// interleave their runs and reports.
 fn lock_out(out: &Path) -> Result<std::fs::File> {
-    let lock = std::fs::File::open(out).map_err(|e| Error::io(out, "cannot open directory", e))?;
-    match lock.try_lock() {
-        Ok(()) => Ok(lock),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::RunDir {
-            path: out.into(),
-            what: "another merge is writing this directory (it holds the directory's lock); wait for it".into(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(out, "cannot lock directory", e)),
-    }
+    fsio::lock_dir(
+        out,
+        "another merge is writing this directory (it holds the directory's lock); wait for it",
+    )
 }
 
 /// The run directories under a shard's results (`SHARD/runs/NAME`, or `SHARD/NAME`), and
@@ -1020,8 +1016,17 @@ mod tests {
         assert!(names(&trends).iter().all(|n| !n.starts_with(".tmp-")));
     }
 
-    /// The files of one valid run record, and one valid history line of it.
-    fn record_files() -> (Vec<(&'static str, Vec<u8>)>, Vec<u8>) {
+    /// The files of one valid run record, and one valid history line of it: made once, for
+    /// every case of the fuzz test.
+    fn record_files() -> &'static RecordFiles {
+        static FILES: std::sync::OnceLock<RecordFiles> = std::sync::OnceLock::new();
+        FILES.get_or_init(make_record_files)
+    }
+
+    /// A run record's files (name, bytes), and a history of it.
+    type RecordFiles = (Vec<(&'static str, Vec<u8>)>, Vec<u8>);
+
+    fn make_record_files() -> RecordFiles {
         let t = tempfile::tempdir().unwrap();
         write_runs(t.path(), &SHARD1[..1]);
         let dir = runs_dir(t.path()).join(SHARD1[0].0);
@@ -1084,7 +1089,7 @@ mod tests {
                 }
             } else {
                 let h = t.path().join("history.jsonl");
-                std::fs::write(&h, damage(&history, cut, at, byte, &junk)).unwrap();
+                std::fs::write(&h, damage(history, cut, at, byte, &junk)).unwrap();
                 if let Err(e) = read_history(&h) {
                     prop_assert!(e.to_string().contains("history.jsonl"), "{}", e);
                 }

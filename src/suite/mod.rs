@@ -173,14 +173,10 @@ pub fn set_aside_dir(out: &Path) -> PathBuf {
 /// Moves `path` to the first free `OUT/set-aside/NAME.K`, unless another process holds
 /// its lock (it is training there).
 fn set_aside(out: &Path, path: &Path, why: String) -> Result<SetAside> {
-    let lock =
-        std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open directory", e))?;
-    if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
-        return Err(Error::RunDir {
-            path: path.into(),
-            what: "another process is writing this run directory (it holds the directory's lock); wait for it".into(),
-        });
-    }
+    let _lock = crate::fsio::lock_dir(
+        path,
+        "another process is writing this run directory (it holds the directory's lock); wait for it",
+    )?;
     let dir = set_aside_dir(out);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create directory", e))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
