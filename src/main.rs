@@ -1,6 +1,6 @@
 //! The `rethink` command line: it parses arguments into library calls and shows progress.
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rethink::data::{self, DatasetKind};
 use rethink::experiment::{Experiment, RunDir, Scale};
@@ -9,7 +9,7 @@ use rethink::randomize::Randomization;
 use rethink::report;
 use rethink::train::{self, Stop};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Standard output could not be written: a closed pipe (`| head`) or a full disk. A command
 /// then stops, quietly for a closed pipe, with its error status (1; `diff`: 2), never a
@@ -64,6 +64,10 @@ enum Command {
     },
     /// Run the suite of a scale (Fig. 1a-c and a Table 1 grid), then write the report.
     Reproduce(ReproduceArgs),
+    /// Write the suite of a scale as a plan, DIR/plan.jsonl: one JSON line per run with its
+    /// index, a key addressed by its config and the arguments that train it
+    /// (`rethink run --plan DIR/plan.jsonl --index I`), for any scheduler to run.
+    Plan(PlanArgs),
     /// Write report.md, the figures and summary.json from the run directories under DIR.
     Report {
         /// A reproduce output directory (with runs/), or a folder of run directories.
@@ -125,6 +129,28 @@ struct ReproduceArgs {
     /// Print the suite's run names and exit.
     #[arg(long)]
     list: bool,
+    #[command(flatten)]
+    runs: SuiteArgs,
+    /// Train this many runs at once, each job in its own process (with `--threads 1`, each
+    /// run's numbers are the ones it gives alone); the report is written once all finish.
+    /// At most 256.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
+    /// Internal, for --jobs: train only the suite's runs K, K+N, K+2N... and write no report.
+    #[arg(long, hide = true, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Where the runs train: local (this machine, --jobs at once) or slurm (a job array over
+    /// the suite's plan, OUT/plan.jsonl, and a merge job that writes the report; OUT must be
+    /// on a filesystem every node sees).
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
+    #[command(flatten)]
+    slurm: SlurmArgs,
+}
+
+/// Which runs of a scale's suite: its seeds, and a subset by name.
+#[derive(Args)]
+struct SuiteArgs {
     /// Run every experiment of the suite with this seed instead of its preset's (0).
     #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
@@ -134,14 +160,128 @@ struct ReproduceArgs {
     /// trains only seeds 1 and 2. At most 1,000.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: u64,
-    /// Train this many runs at once, each job in its own process (with `--threads 1`, each
-    /// run's numbers are the ones it gives alone); the report is written once all finish.
-    /// At most 256.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
-    jobs: u64,
-    /// Internal, for --jobs: train only the suite's runs K, K+N, K+2N... and write no report.
-    #[arg(long, hide = true, value_parser = parse_shard)]
-    shard: Option<(usize, usize)>,
+    /// Only the suite's run with this name (repeatable; --list shows the names). The
+    /// claims whose runs are left out are judged incomplete.
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
+}
+
+impl SuiteArgs {
+    /// The suite of `scale` with these seeds, and only the runs named.
+    fn suite(&self, scale: Scale) -> Result<Vec<Experiment>> {
+        let mut suite = rethink::suite::experiments(scale);
+        if let Some(seed) = self.seed {
+            for e in &mut suite {
+                e.train.seed = seed;
+            }
+        }
+        let suite = rethink::suite::over_seeds(&suite, self.seeds);
+        Ok(rethink::suite::only(suite, &self.only)?)
+    }
+
+    /// These flags as typed, for a job process.
+    fn to_args(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.seeds > 1 {
+            v.extend(["--seeds".into(), self.seeds.to_string()]);
+        }
+        if let Some(s) = self.seed {
+            v.extend(["--seed".into(), s.to_string()]);
+        }
+        for n in &self.only {
+            v.extend(["--only".into(), n.clone()]);
+        }
+        v
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Executor {
+    Local,
+    Slurm,
+}
+
+/// The flags of `reproduce --executor slurm`.
+#[derive(Args)]
+struct SlurmArgs {
+    /// (slurm) The partition to submit to (default: the cluster's default partition).
+    #[arg(long)]
+    partition: Option<String>,
+    /// (slurm) GPUs per run, as --gres=gpu:N (default: 1 at --scale gpu, else 0).
+    #[arg(long)]
+    gpus_per_run: Option<u32>,
+    /// (slurm) CPUs per run; also each run's libtorch thread count unless --threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    cpus_per_run: u32,
+    /// (slurm) Memory per run, as sbatch's --mem (16G).
+    #[arg(long)]
+    mem: Option<String>,
+    /// (slurm) Time limit per run, as sbatch's --time (2:00:00). A run that reaches it is
+    /// sent SIGTERM two minutes before, saves a checkpoint and is requeued.
+    #[arg(long)]
+    time: Option<String>,
+    /// (slurm) At most this many runs at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_parallel: Option<u32>,
+    /// (slurm) An argument for every sbatch, as it is (repeatable): --sbatch-arg=--account=lab
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// (slurm) Write the plan and the batch scripts and print the sbatch commands; submit
+    /// nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// (slurm) Wait for every task and the merge job, then print the report's verdicts;
+    /// exit 1 when a run failed (the merge job is then cancelled).
+    #[arg(long)]
+    wait: bool,
+}
+
+impl SlurmArgs {
+    /// The slurm flags given, as typed: refused with --executor local.
+    fn given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        let flags = [
+            (self.partition.is_some(), "--partition"),
+            (self.gpus_per_run.is_some(), "--gpus-per-run"),
+            (self.cpus_per_run != 1, "--cpus-per-run"),
+            (self.mem.is_some(), "--mem"),
+            (self.time.is_some(), "--time"),
+            (self.max_parallel.is_some(), "--max-parallel"),
+            (!self.sbatch_args.is_empty(), "--sbatch-arg"),
+            (self.dry_run, "--dry-run"),
+            (self.wait, "--wait"),
+        ];
+        for (set, name) in flags {
+            if set {
+                g.push(name);
+            }
+        }
+        g
+    }
+
+    fn options(&self, scale: Scale) -> rethink::suite::slurm::SlurmOptions {
+        rethink::suite::slurm::SlurmOptions {
+            partition: self.partition.clone(),
+            gpus_per_run: self.gpus_per_run.unwrap_or(u32::from(scale == Scale::Gpu)),
+            cpus_per_run: self.cpus_per_run,
+            mem: self.mem.clone(),
+            time: self.time.clone(),
+            max_parallel: self.max_parallel,
+            sbatch_args: self.sbatch_args.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// The scale whose suite is planned (see reproduce --scale).
+    #[arg(long, default_value = "cpu")]
+    scale: Scale,
+    #[command(flatten)]
+    runs: SuiteArgs,
+    /// The plan's folder: DIR/plan.jsonl, and the runs in DIR/runs/NAME.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// `K/N` with K < N.
@@ -251,8 +391,17 @@ struct RunArgs {
     #[arg(long)]
     name: Option<String>,
     /// The run directory to write.
-    #[arg(long, required_unless_present_any = ["list_presets", "resume"])]
+    #[arg(long, required_unless_present_any = ["list_presets", "resume", "plan"])]
     out: Option<PathBuf>,
+    /// Train run I (--index) of this plan (`rethink plan`) into the plan's folder,
+    /// DIR/runs/NAME: a finished run exits 0 at once, an interrupted one resumes from its
+    /// checkpoint. On SIGTERM a run stops at its next step with its checkpoint saved and
+    /// exits with status 75, "requeue me".
+    #[arg(long, requires = "index", conflicts_with_all = ["out", "preset", "config", "force", "name", "resume", "list_presets", "keep_checkpoint"])]
+    plan: Option<PathBuf>,
+    /// The plan's run to train (its line, from 0).
+    #[arg(long, requires = "plan")]
+    index: Option<usize>,
     /// Continue the interrupted run in this run directory from its last checkpoint, as its
     /// config.json says (flags that change the experiment are refused).
     #[arg(long, conflicts_with_all = ["out", "preset", "config", "force", "name"])]
@@ -421,6 +570,26 @@ fn bar(len: u64, quiet: bool) -> ProgressBar {
     pb
 }
 
+/// SIGTERM (a scheduler's time limit or preemption, or `reproduce --jobs` ending) asks the
+/// training to stop at its next step with a checkpoint saved; the command then exits with
+/// [`rethink::suite::slurm::REQUEUE_STATUS`]. A second SIGTERM ends the process at once.
+fn stop_on_sigterm() {
+    extern "C" fn on_term(_: libc::c_int) {
+        rethink::train::request_stop();
+        // SAFETY: signal() is async-signal-safe; the default action ends the process.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        }
+    }
+    // SAFETY: the handler only stores an atomic and calls signal().
+    unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            on_term as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
 fn run(a: RunArgs) -> Result<()> {
     if a.list_presets {
         for n in Experiment::preset_names() {
@@ -429,6 +598,10 @@ fn run(a: RunArgs) -> Result<()> {
         return Ok(());
     }
     let device = train::parse_device(&a.device)?;
+    stop_on_sigterm();
+    if let (Some(plan), Some(index)) = (&a.plan, a.index) {
+        return run_planned(&a, plan, index, device);
+    }
     // Everything that can be checked is checked before a run directory is touched: a run
     // that cannot start (no data, no CUDA) must not cost an earlier run its files.
     let (mut dir, exp, out) = match &a.resume {
@@ -487,6 +660,83 @@ fn run(a: RunArgs) -> Result<()> {
             out.join("summary.json").display()
         );
     }
+    Ok(())
+}
+
+/// `run --plan P --index I`: the plan's run I, into the plan's folder.
+fn run_planned(a: &RunArgs, plan: &Path, index: usize, device: tch::Device) -> Result<()> {
+    use rethink::suite::{plan as plans, Event};
+    let given = a.overrides.given();
+    if !given.is_empty() {
+        bail!(
+            "--plan runs the plan's config as it is; drop the flags that change the experiment ({})",
+            given.join(", ")
+        );
+    }
+    let entry = plans::entry(plan, index)?;
+    let exp = &entry.config;
+    let out = plans::results_dir(plan);
+    let path = rethink::suite::runs_dir(&out).join(&exp.name);
+    if RunDir::finished_run(&path, exp).is_some() {
+        println!("{}: already finished in {}", exp.name, path.display());
+        return Ok(());
+    }
+    rethink::experiment::check_runnable(exp, device, a.data_dir.as_deref())?;
+    let pb = bar(exp.train.max_epochs as u64, a.quiet);
+    pb.set_prefix(exp.name.clone());
+    let mut done = None;
+    let result = rethink::suite::train_one(
+        exp,
+        (index, 1),
+        &out,
+        device,
+        a.data_dir.as_deref(),
+        &mut |ev| match ev {
+            Event::Start {
+                resumed, set_aside, ..
+            } => {
+                if let Some(s) = set_aside {
+                    pb.suspend(|| {
+                        eprintln!(
+                            "{}: {}; moved it to {} and training it anew",
+                            exp.name,
+                            s.why,
+                            s.to.display()
+                        )
+                    });
+                } else if resumed {
+                    pb.suspend(|| eprintln!("{}: resuming from its checkpoint", exp.name));
+                }
+            }
+            Event::Epoch(m) => {
+                pb.set_position(m.epoch as u64);
+                pb.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
+            }
+            Event::Done(s) => {
+                done = Some((s.status, s.epochs, s.final_train_acc, s.final_test_acc))
+            }
+        },
+    );
+    pb.finish_and_clear();
+    result?;
+    if let Some((status, epochs, train, test)) = done {
+        println!(
+            "{}: {status:?} after {epochs} epochs: train acc {train:.4}, test acc {test:.4}",
+            exp.name
+        );
+    }
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn plan_cmd(a: &PlanArgs) -> Result<()> {
+    let suite = a.runs.suite(a.scale)?;
+    let (path, entries) = rethink::suite::plan::write(&a.out, &suite)?;
+    println!("wrote {} ({} runs)", path.display(), entries.len());
+    println!(
+        "train run I with: rethink run --plan {} --index I",
+        path.display()
+    );
     Ok(())
 }
 
@@ -590,13 +840,7 @@ fn data_cmd(action: DataAction) -> Result<()> {
 }
 
 fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
-    let mut suite = rethink::suite::experiments(a.scale);
-    if let Some(seed) = a.seed {
-        for e in &mut suite {
-            e.train.seed = seed;
-        }
-    }
-    suite = rethink::suite::over_seeds(&suite, a.seeds);
+    let mut suite = a.runs.suite(a.scale)?;
     if a.list {
         for e in &suite {
             println!("{}", e.name);
@@ -604,9 +848,26 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
         return Ok(());
     }
     let device = train::parse_device(&a.device)?;
+    match a.executor {
+        Executor::Slurm => {
+            if a.jobs > 1 {
+                bail!("--jobs is for --executor local; with slurm, --max-parallel caps how many runs train at once");
+            }
+            return reproduce_on_slurm(&a, &suite, threads);
+        }
+        Executor::Local => {
+            let given = a.slurm.given();
+            if !given.is_empty() {
+                bail!("{} apply to --executor slurm only", given.join(", "));
+            }
+        }
+    }
     if a.jobs > 1 && a.shard.is_none() {
         return reproduce_in_jobs(&a, threads);
     }
+    // A job of --jobs, or the whole suite in this process: SIGTERM stops the run in
+    // training at its next step with its checkpoint saved.
+    stop_on_sigterm();
     if let Some((k, n)) = a.shard {
         suite = rethink::suite::shard(suite, k, n);
     }
@@ -701,6 +962,154 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     report_cmd(&a.out)
 }
 
+/// `reproduce --executor slurm`: the suite's plan in OUT/plan.jsonl, a job array over its
+/// unfinished runs and a merge job that writes the report once all of them succeed.
+fn reproduce_on_slurm(a: &ReproduceArgs, suite: &[Experiment], threads: Option<i32>) -> Result<()> {
+    use rethink::suite::{plan as plans, slurm};
+    let (plan, entries) = plans::write(&a.out, suite)?;
+    let out = plans::results_dir(&plan);
+    let runs = rethink::suite::runs_dir(&out);
+    let pending: Vec<usize> = entries
+        .iter()
+        .filter(|e| RunDir::finished_run(&runs.join(&e.name), &e.config).is_none())
+        .map(|e| e.index)
+        .collect();
+    println!(
+        "wrote {} ({} runs, {} to train)",
+        plan.display(),
+        entries.len(),
+        pending.len()
+    );
+    if pending.is_empty() {
+        println!("every run of the plan has finished: nothing to submit; the report:");
+        return report_cmd(&out);
+    }
+    let opts = a.slurm.options(a.scale);
+    let mut run_flags = vec!["--device".to_string(), a.device.clone()];
+    if let Some(d) = &a.data_dir {
+        let d = std::fs::canonicalize(d).with_context(|| format!("{}", d.display()))?;
+        run_flags.extend(["--data-dir".into(), d.to_string_lossy().into_owned()]);
+    }
+    let launch = slurm::Launch {
+        exe: std::env::current_exe().context("finding this binary for the batch scripts")?,
+        threads: threads.map_or(opts.cpus_per_run, |t| t as u32),
+        run_flags,
+    };
+    let max = if a.slurm.dry_run {
+        slurm::max_array_size().unwrap_or(slurm::DEFAULT_MAX_ARRAY_SIZE)
+    } else {
+        slurm::max_array_size()?
+    };
+    let scripts = slurm::write_scripts(&plan, &pending, &launch, &opts, max)?;
+    let (merge, arrays) = scripts
+        .split_last()
+        .expect("the merge job's script is last");
+    if a.slurm.dry_run {
+        let ids: Vec<String> = (0..arrays.len()).map(|k| format!("<array {k}>")).collect();
+        for s in arrays {
+            println!("sbatch {}", s.sbatch.join(" "));
+        }
+        println!(
+            "sbatch {} {}",
+            slurm::after_ok(&ids),
+            merge.sbatch.join(" ")
+        );
+        println!("dry run: nothing submitted");
+        return Ok(());
+    }
+    let logs = slurm::slurm_dir(&out).join("logs");
+    let mut ids = Vec::new();
+    for s in arrays {
+        let id = slurm::submit(s, &[])?;
+        println!(
+            "submitted array job {id}: {} run(s) of the plan (indices {}), logs {}/{id}_*.out",
+            s.indices.len(),
+            slurm::array_spec(&s.indices, None),
+            logs.display()
+        );
+        ids.push(id);
+    }
+    let merge_id = slurm::submit(merge, &[slurm::after_ok(&ids)])?;
+    println!(
+        "submitted merge job {merge_id}: rethink report {} once every run has succeeded (cancelled if one fails), log {}/merge-{merge_id}.out",
+        out.display(),
+        logs.display()
+    );
+    if !a.slurm.wait {
+        println!(
+            "follow with: squeue -j {},{merge_id}; submit the same command again to train what did not finish",
+            ids.join(",")
+        );
+        return Ok(());
+    }
+    let mut all = ids.clone();
+    all.push(merge_id.clone());
+    let spinner = ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    loop {
+        let n = slurm::active_tasks(&all)?;
+        if n == 0 {
+            break;
+        }
+        spinner.set_message(format!(
+            "waiting for {n} Slurm task(s) (jobs {})",
+            all.join(", ")
+        ));
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    spinner.finish_and_clear();
+    let merge_state = slurm::job_states(&merge_id)
+        .ok()
+        .and_then(|s| s.into_iter().next())
+        .map_or_else(
+            || "in an unknown state (Slurm no longer keeps the job)".to_string(),
+            |s| format!("{} ({})", s.state, s.reason),
+        );
+    let unfinished: Vec<String> = pending
+        .iter()
+        .map(|&i| &entries[i])
+        .filter(|e| RunDir::finished_run(&runs.join(&e.name), &e.config).is_none())
+        .map(|e| {
+            let job = arrays
+                .iter()
+                .zip(&ids)
+                .find(|(s, _)| s.indices.contains(&e.index))
+                .map(|(s, id)| format!("{id}_{}", e.index - s.offset))
+                .unwrap_or_default();
+            format!(
+                "{} (index {}, log {}/{job}.out)",
+                e.name,
+                e.index,
+                logs.display()
+            )
+        })
+        .collect();
+    if !unfinished.is_empty() || !merge_state.starts_with("COMPLETED") {
+        bail!(
+            "the merge job {merge_id} ended {merge_state}; {} run(s) did not finish: {}; submit the same command again to train only those",
+            unfinished.len(),
+            unfinished.join(", ")
+        );
+    }
+    // The merge job's log holds the report's verdicts as `rethink report` prints them.
+    let log = logs.join(format!("merge-{merge_id}.out"));
+    match rethink::fsio::read_text(
+        &log,
+        "cannot read the merge job's log",
+        rethink::fsio::cap::LOG,
+    ) {
+        Ok(text) => {
+            println!("every run finished; the merge job {merge_id} wrote the report:");
+            write!(std::io::stdout().lock(), "{text}").map_err(StdoutError)?;
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("warning: {e}; writing the report here");
+            report_cmd(&out)
+        }
+    }
+}
+
 /// `reproduce --jobs N`: N processes of this binary, each training every Nth run of the
 /// suite into the same `OUT/runs`, then one report over all of them.
 fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
@@ -720,13 +1129,8 @@ fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
         ])
         .arg("--out")
         .arg(&a.out)
-        .args(["--shard", &format!("{k}/{}", a.jobs)]);
-        if a.seeds > 1 {
-            c.args(["--seeds", &a.seeds.to_string()]);
-        }
-        if let Some(s) = a.seed {
-            c.args(["--seed", &s.to_string()]);
-        }
+        .args(["--shard", &format!("{k}/{}", a.jobs)])
+        .args(a.runs.to_args());
         if let Some(d) = &a.data_dir {
             c.arg("--data-dir").arg(d);
         }
@@ -948,6 +1352,7 @@ fn main() {
         Command::Models { json } => models_cmd(json),
         Command::Data { action } => data_cmd(action),
         Command::Reproduce(a) => reproduce_cmd(a, cli.threads),
+        Command::Plan(a) => plan_cmd(&a),
         Command::Report { dir } => report_cmd(&dir),
         Command::Claims { scale, quiet } => claims_cmd(scale, quiet),
         Command::Merge {
@@ -964,7 +1369,19 @@ fn main() {
         Command::Kernel(a) => kernel_cmd(a),
     };
     if let Err(e) = result {
-        fail(&e, 1);
+        // A run stopped by SIGTERM with its checkpoint saved asks to be run again.
+        let stopped = e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<rethink::error::Error>(),
+                Some(rethink::error::Error::Stopped { .. })
+            )
+        });
+        let status = if stopped {
+            rethink::suite::slurm::REQUEUE_STATUS
+        } else {
+            1
+        };
+        fail(&e, status);
     }
 }
 

@@ -266,7 +266,11 @@ impl RunDir {
         let mut last_save: Option<(f64, f64)> = None; // (wall_s at the save, seconds it took)
         let mut save = |state: &crate::train::TrainState| -> Result<()> {
             let now = state.metrics.last().map_or(0.0, |m| m.wall_s);
-            if last_save.is_some_and(|(at, took)| now - at < CHECKPOINT_COST_RATIO * took) {
+            // When the process is asked to stop, the checkpoint is always written: it is
+            // where the run resumes.
+            if !crate::train::stop_requested()
+                && last_save.is_some_and(|(at, took)| now - at < CHECKPOINT_COST_RATIO * took)
+            {
                 return Ok(());
             }
             let t = std::time::Instant::now();

@@ -12,6 +12,9 @@ use crate::randomize::Randomization;
 use crate::train::EpochMetrics;
 use std::path::{Path, PathBuf};
 
+pub mod plan;
+pub mod slurm;
+
 /// The presets `rethink reproduce` runs at `scale`, each once: at CPU and grid scale the
 /// figures' and tables' runs (which the CPU and grid claims read), at full and smoke scale
 /// those and every run a claim of the scale reads, in the claims' order.
@@ -233,48 +236,85 @@ pub fn reproduce(
     data_dir: Option<&Path>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<()> {
-    let runs = runs_dir(out);
-    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
     for (index, exp) in suite.iter().enumerate() {
-        let path = runs.join(&exp.name);
-        let done = RunDir::finished_run(&path, exp).is_some();
-        // An interrupted run of the same config continues from its checkpoint, if that
-        // checkpoint can be read.
-        let mut resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
-        let mut why = None;
-        if resumable {
-            if let Some(e) = RunDir::checkpoint_problem(&path, exp) {
-                resumable = false;
-                why = Some(crate::error::chain(&e));
-            }
-        }
-        let redone = !done && !resumable && path.exists();
-        let holds_files = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
-        let set_aside = if redone && holds_files {
-            let why = why.unwrap_or_else(|| {
-                "it holds no finished run of this config and no checkpoint of it".into()
-            });
-            Some(set_aside(out, &path, why)?)
-        } else {
-            None
-        };
-        on_event(Event::Start {
-            index,
-            total: suite.len(),
-            exp,
-            skipped: done,
-            resumed: resumable,
-            redone,
-            set_aside,
-        });
-        if done {
-            continue;
-        }
-        let dir = RunDir::for_run(&path, exp)?;
-        let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
-        on_event(Event::Done(&rec.summary));
+        train_one(exp, (index, suite.len()), out, device, data_dir, on_event)?;
     }
     Ok(())
+}
+
+/// Trains `exp` into `out/runs/NAME` unless it has finished there: an interrupted run of
+/// the same config continues from its checkpoint; anything else the directory holds is
+/// first moved to `out/set-aside`. `at` is (index, total), for progress.
+pub fn train_one(
+    exp: &Experiment,
+    (index, total): (usize, usize),
+    out: &Path,
+    device: tch::Device,
+    data_dir: Option<&Path>,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<()> {
+    let runs = runs_dir(out);
+    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create directory", e))?;
+    let path = runs.join(&exp.name);
+    let done = RunDir::finished_run(&path, exp).is_some();
+    // An interrupted run of the same config continues from its checkpoint, if that
+    // checkpoint can be read.
+    let mut resumable = !done && RunDir::holds_checkpoint_of(&path, exp);
+    let mut why = None;
+    if resumable {
+        if let Some(e) = RunDir::checkpoint_problem(&path, exp) {
+            resumable = false;
+            why = Some(crate::error::chain(&e));
+        }
+    }
+    let redone = !done && !resumable && path.exists();
+    let holds_files = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
+    let set_aside = if redone && holds_files {
+        let why = why.unwrap_or_else(|| {
+            "it holds no finished run of this config and no checkpoint of it".into()
+        });
+        Some(set_aside(out, &path, why)?)
+    } else {
+        None
+    };
+    on_event(Event::Start {
+        index,
+        total,
+        exp,
+        skipped: done,
+        resumed: resumable,
+        redone,
+        set_aside,
+    });
+    if done {
+        return Ok(());
+    }
+    let dir = RunDir::for_run(&path, exp)?;
+    let rec = dir.train(exp, device, data_dir, &mut |m| on_event(Event::Epoch(m)))?;
+    on_event(Event::Done(&rec.summary));
+    Ok(())
+}
+
+/// The runs of `suite` named in `only` (all of them when `only` is empty), in the suite's
+/// order; a name that is not in the suite is an error naming the suite's runs.
+pub fn only(suite: Vec<Experiment>, only: &[String]) -> Result<Vec<Experiment>> {
+    if only.is_empty() {
+        return Ok(suite);
+    }
+    if let Some(missing) = only.iter().find(|n| !suite.iter().any(|e| &&e.name == n)) {
+        let names: Vec<&str> = suite.iter().map(|e| e.name.as_str()).collect();
+        return Err(Error::config(
+            "--only",
+            format!(
+                "{missing:?} is not a run of this suite; its runs are {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(suite
+        .into_iter()
+        .filter(|e| only.contains(&e.name))
+        .collect())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::models::Model;
 use crate::randomize::{self, Stream};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -407,6 +408,21 @@ pub struct Checkpoints<'a> {
     pub save: Option<&'a mut SaveState<'a>>,
 }
 
+/// Set once this process is asked to stop (SIGTERM from a scheduler ending or preempting it).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Asks every training loop of this process to stop before its next SGD step, saving a
+/// checkpoint of its last epoch boundary, and to return [`Error::Stopped`]. One atomic
+/// store: a signal handler may call it.
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`request_stop`] was called.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
 /// The libtorch seed for epoch `epoch`: dropout's masks are drawn from libtorch's generator,
 /// whose state tch cannot read, so it is reseeded at the start of every epoch from the run's
 /// seed. A resumed run then draws the same masks as an uninterrupted one.
@@ -599,8 +615,10 @@ pub fn train_from(
         }
     }
     while stop.is_none() {
+        // A stop asked for before the first epoch is trained saves epoch 0 as well, so that
+        // the run resumes without measuring the untrained model again.
         if let Some(save) = checkpoints.save.as_mut() {
-            if epoch > 0 {
+            if epoch > 0 || stop_requested() {
                 save(&TrainState {
                     epoch,
                     step,
@@ -629,6 +647,15 @@ pub fn train_from(
             .then(|| data.epoch_draws(cfg.batch_size as i64, &mut aug_rng));
         let mut at = 0;
         while at < n {
+            // The epoch's steps so far are dropped: the run resumes from the checkpoint of
+            // the epoch boundary just saved (or an earlier one), and trains them again with
+            // the same batches and dropout masks.
+            if stop_requested() {
+                return Err(Error::Stopped {
+                    epoch: epoch + 1,
+                    step,
+                });
+            }
             let len = (cfg.batch_size as i64).min(n - at); // the last batch may be smaller
             let idx = perm.narrow(0, at, len);
             let (x, y) = data.batch(&idx, draws.as_ref().map(|d| d.narrow(at, len)).as_ref());

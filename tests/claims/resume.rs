@@ -334,3 +334,88 @@ fn a_failed_resume_or_force_leaves_the_run_as_it_was() {
     let after = files(&d);
     assert_eq!((&after[0], &after[1]), (&before[0], &before[1]));
 }
+
+/// A planned run (`rethink run --plan P --index I`, what a Slurm task runs) sent SIGTERM
+/// mid-way stops at its next step, keeps a checkpoint and exits 75, "requeue me"; the same
+/// command again resumes it, and its metrics are an uninterrupted run's, each epoch once;
+/// once more, it finds the run finished and trains nothing.
+#[test]
+fn sigterm_stops_a_planned_run_with_the_requeue_status_and_it_resumes_exactly() {
+    require_fashion();
+    let tmp = tempdir();
+    let name = "fashion-smoke-alexnet-true-labels";
+    let planned = |dir: &Path| {
+        let o = cli(&[
+            "plan",
+            "--scale",
+            "smoke",
+            "--only",
+            name,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut c = rethink();
+        c.args(["--threads", "1", "run", "-q", "--plan"])
+            .arg(dir.join("plan.jsonl"))
+            .args(["--index", "0"]);
+        c
+    };
+    let (whole, cut) = (tmp.path().join("whole"), tmp.path().join("cut"));
+    let o = planned(&whole).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let run = cut.join("runs").join(name);
+    let child = planned(&cut)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while lines(&run.join("metrics.jsonl")) < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no third epoch in 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) on the child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stopped on request"), "{}", stderr(&o));
+    assert!(
+        run.join(CHECKPOINT).is_file(),
+        "no checkpoint after SIGTERM"
+    );
+    assert!(!run.join("summary.json").exists());
+    let measured = lines(&run.join("metrics.jsonl"));
+    assert!(measured >= 3, "{measured} epochs measured before the stop");
+
+    let o = planned(&cut).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("resuming from its checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+    let whole_run = whole.join("runs").join(name);
+    assert_eq!(
+        metrics_without_times(&run),
+        metrics_without_times(&whole_run)
+    );
+    assert!(lines(&run.join("metrics.jsonl")) > measured);
+    assert!(!run.join(CHECKPOINT).exists());
+
+    let before = std::fs::metadata(run.join("summary.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = planned(&cut).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("already finished"), "{}", stdout(&o));
+    let after = std::fs::metadata(run.join("summary.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "a finished planned run was trained again");
+}
