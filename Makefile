@@ -13,7 +13,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-build gpu-bundle gpu-check-dry clean-libtorch
+.PHONY: setup libtorch data nextest build test slurm-test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-build gpu-bundle gpu-check-dry clean-libtorch
 
 setup: libtorch data nextest
 
@@ -54,6 +54,15 @@ build: libtorch
 test: setup
 	python3 scripts/import_graph.py >/dev/null
 	cargo nextest run --profile $(NEXTEST_PROFILE)
+
+# The Slurm executor against a real Slurm: scripts/slurm-local.sh starts a private
+# single-node cluster (2 CPUs, 2 fake GPUs; packages installed if missing), the tests of
+# tests/slurm.rs run on it (the nextest profile slurm), and the cluster is stopped again,
+# also when a test fails.
+slurm-test: setup
+	eval "$$(scripts/slurm-local.sh up)"; \
+	  status=0; cargo nextest run --profile slurm || status=$$?; \
+	  scripts/slurm-local.sh down; exit $$status
 
 # The nightly GPU suite in miniature, on CPU, end to end (scripts/nightly.sh at smoke scale):
 # a first night (two shards of the nightly's tests on the smoke presets, with no snapshots

@@ -82,9 +82,9 @@ pub enum Error {
         source: tch::TchError,
     },
 
-    /// Training stopped because the process was asked to (SIGTERM, see
-    /// [`crate::train::request_stop`]) before the run finished. Its checkpoint holds the
-    /// last epoch boundary, from which the run resumes exactly.
+    /// Training stopped because the process was asked to (SIGTERM, through the training
+    /// engine's `request_stop`) before the run finished. Its checkpoint holds the last
+    /// epoch boundary, from which the run resumes exactly.
     #[error("stopped on request in epoch {epoch}, after {step} steps; the run resumes from its last checkpoint")]
     Stopped { epoch: usize, step: usize },
 
