@@ -78,8 +78,9 @@ fn to_lines(entries: &[PlanEntry]) -> Result<String> {
 }
 
 /// Writes the plan of `suite` to `dir/plan.jsonl` and returns its path. A plan already
-/// there is kept when it is the same plan, and refused when it is another: its runs'
-/// directories would be taken for this plan's.
+/// there is kept when it is the same plan, extended when this one only adds runs after its
+/// own (`--seeds 3` after `--seeds 1`), and refused otherwise: a task of the old plan
+/// would read another run at its index.
 pub fn write(dir: &Path, suite: &[Experiment]) -> Result<(PathBuf, Vec<PlanEntry>)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create directory", e))?;
     let abs = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, "cannot resolve", e))?;
@@ -89,6 +90,12 @@ pub fn write(dir: &Path, suite: &[Experiment]) -> Result<(PathBuf, Vec<PlanEntry
     if std::fs::symlink_metadata(&path).is_ok() {
         let old = read(&path)?;
         if old == entries {
+            return Ok((path, entries));
+        }
+        // A plan that only adds runs after the old one's (more seeds) keeps every index: a
+        // task still running from the old plan reads the same entry.
+        if old.len() < entries.len() && entries[..old.len()] == old[..] {
+            crate::fsio::write_atomic(&path, text.as_bytes())?;
             return Ok((path, entries));
         }
         let first = old
@@ -183,6 +190,13 @@ mod tests {
         let err = write(dir.path(), &suite[1..]).unwrap_err().to_string();
         assert!(err.contains("holds another plan"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
+        // More seeds add runs after the plan's own: extended, every index kept.
+        let more = crate::suite::over_seeds(&suite, 2);
+        let (_, extended) = write(dir.path(), &more).unwrap();
+        assert_eq!(extended[..written.len()], written[..]);
+        assert_eq!(read(&path).unwrap().len(), 2 * suite.len());
+        // Fewer seeds again: the plan would lose runs its tasks may be training.
+        assert!(write(dir.path(), &suite).is_err());
         let err = entry(&path, suite.len()).unwrap_err().to_string();
         assert!(err.contains("has no run"), "{err}");
     }

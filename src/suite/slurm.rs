@@ -340,20 +340,22 @@ pub fn is_active(state: &str) -> bool {
     )
 }
 
-/// How many of `ids`' tasks are active (pending, running, requeued), from `squeue`.
+/// How many of `ids`' tasks are active (pending, running, requeued), from `squeue`. A job
+/// Slurm no longer knows (its record purged after `MinJobAge`) has none.
 pub fn active_tasks(ids: &[String]) -> Result<usize> {
-    let out = slurm(
-        "squeue",
-        &[
-            "-h".into(),
-            "-r".into(),
-            "-o".into(),
-            "%i %T".into(),
-            "-j".into(),
-            ids.join(","),
-        ],
-    )?;
-    Ok(out.lines().filter(|l| !l.trim().is_empty()).count())
+    let mut n = 0;
+    for id in ids {
+        let args: Vec<String> = ["-h", "-r", "-o", "%i %T", "-j", id.as_str()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        match slurm("squeue", &args) {
+            Ok(out) => n += out.lines().filter(|l| !l.trim().is_empty()).count(),
+            Err(Error::Slurm(e)) if e.contains("Invalid job id") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
