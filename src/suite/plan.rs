@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(read(&path).unwrap().len(), 2 * suite.len());
         // Fewer seeds again: the plan would lose runs its tasks may be training.
         assert!(write(dir.path(), &suite).is_err());
-        let err = entry(&path, suite.len()).unwrap_err().to_string();
+        let err = entry(&path, 2 * suite.len()).unwrap_err().to_string();
         assert!(err.contains("has no run"), "{err}");
     }
 
