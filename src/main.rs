@@ -203,34 +203,35 @@ enum Executor {
 
 /// The flags of `reproduce --executor slurm`.
 #[derive(Args)]
+#[command(next_help_heading = "Slurm executor (--executor slurm)")]
 struct SlurmArgs {
-    /// (slurm) The partition to submit to (default: the cluster's default partition).
+    /// The partition to submit to (default: the cluster's default partition).
     #[arg(long)]
     partition: Option<String>,
-    /// (slurm) GPUs per run, as --gres=gpu:N (default: 1 at --scale gpu, else 0).
+    /// GPUs per run, as --gres=gpu:N (default: 1 at --scale gpu, else 0).
     #[arg(long)]
     gpus_per_run: Option<u32>,
-    /// (slurm) CPUs per run; also each run's libtorch thread count unless --threads.
+    /// CPUs per run; also each run's libtorch thread count unless --threads.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     cpus_per_run: u32,
-    /// (slurm) Memory per run, as sbatch's --mem (16G).
+    /// Memory per run, as sbatch's --mem (16G).
     #[arg(long)]
     mem: Option<String>,
-    /// (slurm) Time limit per run, as sbatch's --time (2:00:00). A run that reaches it is
+    /// Time limit per run, as sbatch's --time (2:00:00). A run that reaches it is
     /// sent SIGTERM two minutes before, saves a checkpoint and is requeued.
     #[arg(long)]
     time: Option<String>,
-    /// (slurm) At most this many runs at once.
+    /// At most this many runs at once.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_parallel: Option<u32>,
-    /// (slurm) An argument for every sbatch, as it is (repeatable): --sbatch-arg=--account=lab
+    /// An argument for every sbatch, as it is (repeatable): --sbatch-arg=--account=lab
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     sbatch_args: Vec<String>,
-    /// (slurm) Write the plan and the batch scripts and print the sbatch commands; submit
+    /// Write the plan and the batch scripts and print the sbatch commands; submit
     /// nothing.
     #[arg(long)]
     dry_run: bool,
-    /// (slurm) Wait for every task and the merge job, then print the report's verdicts;
+    /// Wait for every task and the merge job, then print the report's verdicts;
     /// exit 1 when a run failed (the merge job is then cancelled).
     #[arg(long)]
     wait: bool,
@@ -239,8 +240,7 @@ struct SlurmArgs {
 impl SlurmArgs {
     /// The slurm flags given, as typed: refused with --executor local.
     fn given(&self) -> Vec<&'static str> {
-        let mut g = Vec::new();
-        let flags = [
+        [
             (self.partition.is_some(), "--partition"),
             (self.gpus_per_run.is_some(), "--gpus-per-run"),
             (self.cpus_per_run != 1, "--cpus-per-run"),
@@ -250,13 +250,10 @@ impl SlurmArgs {
             (!self.sbatch_args.is_empty(), "--sbatch-arg"),
             (self.dry_run, "--dry-run"),
             (self.wait, "--wait"),
-        ];
-        for (set, name) in flags {
-            if set {
-                g.push(name);
-            }
-        }
-        g
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
     }
 
     fn options(&self, scale: Scale) -> rethink::suite::slurm::SlurmOptions {
@@ -841,6 +838,12 @@ fn data_cmd(action: DataAction) -> Result<()> {
 
 fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     let mut suite = a.runs.suite(a.scale)?;
+    if a.executor == Executor::Local {
+        let given = a.slurm.given();
+        if !given.is_empty() {
+            bail!("{} apply to --executor slurm only", given.join(", "));
+        }
+    }
     if a.list {
         for e in &suite {
             println!("{}", e.name);
@@ -848,19 +851,11 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
         return Ok(());
     }
     let device = train::parse_device(&a.device)?;
-    match a.executor {
-        Executor::Slurm => {
-            if a.jobs > 1 {
-                bail!("--jobs is for --executor local; with slurm, --max-parallel caps how many runs train at once");
-            }
-            return reproduce_on_slurm(&a, &suite, threads);
+    if a.executor == Executor::Slurm {
+        if a.jobs > 1 {
+            bail!("--jobs is for --executor local; with slurm, --max-parallel caps how many runs train at once");
         }
-        Executor::Local => {
-            let given = a.slurm.given();
-            if !given.is_empty() {
-                bail!("{} apply to --executor slurm only", given.join(", "));
-            }
-        }
+        return reproduce_on_slurm(&a, &suite, threads);
     }
     if a.jobs > 1 && a.shard.is_none() {
         return reproduce_in_jobs(&a, threads);
@@ -995,8 +990,13 @@ fn reproduce_on_slurm(a: &ReproduceArgs, suite: &[Experiment], threads: Option<i
         threads: threads.map_or(opts.cpus_per_run, |t| t as u32),
         run_flags,
     };
-    let max = if a.slurm.dry_run {
-        slurm::max_array_size().unwrap_or(slurm::DEFAULT_MAX_ARRAY_SIZE)
+    // A dry run works without a cluster, assuming Slurm's default array limit.
+    let max = if a.slurm.dry_run && !slurm::configured() {
+        println!(
+            "no Slurm configuration found (SLURM_CONF, /etc/slurm/slurm.conf): assuming MaxArraySize {}",
+            slurm::DEFAULT_MAX_ARRAY_SIZE
+        );
+        slurm::DEFAULT_MAX_ARRAY_SIZE
     } else {
         slurm::max_array_size()?
     };

@@ -277,6 +277,15 @@ pub fn submit(script: &Script, extra: &[String]) -> Result<String> {
     Ok(id)
 }
 
+/// Whether this machine has a Slurm configuration to read: `$SLURM_CONF`, else
+/// `/etc/slurm/slurm.conf`. (Slurm's commands wait a minute for a missing one.)
+pub fn configured() -> bool {
+    std::env::var_os("SLURM_CONF").map_or_else(
+        || Path::new("/etc/slurm/slurm.conf").is_file(),
+        |c| Path::new(&c).is_file(),
+    )
+}
+
 /// The cluster's `MaxArraySize` (Slurm's default when `scontrol` does not say).
 pub fn max_array_size() -> Result<usize> {
     let conf = slurm("scontrol", &["show".into(), "config".into()])?;

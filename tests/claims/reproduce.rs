@@ -356,3 +356,104 @@ fn reproduce_over_seeds_lists_each_run_once_per_seed() {
         stderr(&zero)
     );
 }
+
+/// `--executor slurm --dry-run` needs no cluster: it writes the plan and the batch scripts
+/// and prints the sbatch commands (an array over the unfinished runs, then the merge job
+/// held by afterok), and submits and trains nothing. Flags of the wrong executor, and a
+/// planned run given flags that change it, are refused with the flags named.
+#[test]
+fn a_slurm_dry_run_writes_the_plan_and_scripts_and_wrong_flags_are_named() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    let o = rethink()
+        .env("SLURM_CONF", tmp.path().join("no-such-slurm.conf"))
+        .args([
+            "reproduce",
+            "--scale",
+            "smoke",
+            "--executor",
+            "slurm",
+            "--gpus-per-run",
+            "1",
+            "--max-parallel",
+            "3",
+            "--sbatch-arg=--account=lab",
+            "--dry-run",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let runs = rethink::suite::experiments(rethink::experiment::Scale::Smoke).len();
+    assert!(
+        text.contains(&format!("({runs} runs, {runs} to train)")),
+        "{text}"
+    );
+    let sbatch: Vec<&str> = text.lines().filter(|l| l.starts_with("sbatch ")).collect();
+    assert_eq!(sbatch.len(), 2, "{text}");
+    for want in [
+        format!("--array=0-{}%3", runs - 1),
+        "--gres=gpu:1".into(),
+        "--account=lab".into(),
+        "--requeue".into(),
+    ] {
+        assert!(sbatch[0].contains(&want), "{want}: {}", sbatch[0]);
+    }
+    assert!(sbatch[1].contains("--dependency=afterok:"), "{}", sbatch[1]);
+    assert!(
+        sbatch[1].contains("--kill-on-invalid-dep=yes"),
+        "{}",
+        sbatch[1]
+    );
+    assert!(text.contains("dry run: nothing submitted"), "{text}");
+    assert!(out.join("slurm/array-0.sh").is_file());
+    assert!(out.join("slurm/merge.sh").is_file());
+    let plan = rethink::suite::plan::read(&out.join("plan.jsonl")).unwrap();
+    assert_eq!(plan.len(), runs);
+    assert!(!out.join("runs").exists(), "a dry run trained something");
+
+    let refused = |args: &[&str], want: &str| {
+        let o = cli(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    };
+    refused(
+        &[
+            "reproduce",
+            "--scale",
+            "smoke",
+            "--partition",
+            "gpu",
+            "--wait",
+            "--list",
+        ],
+        "--partition, --wait apply to --executor slurm only",
+    );
+    refused(
+        &["reproduce", "--executor", "slurm", "--jobs", "2"],
+        "--jobs is for --executor local",
+    );
+    let plan_path = out.join("plan.jsonl");
+    let plan_path = plan_path.to_str().unwrap();
+    refused(
+        &["run", "--plan", plan_path, "--index", "0", "--lr", "0.5"],
+        "drop the flags that change the experiment (--lr)",
+    );
+    refused(
+        &["run", "--plan", plan_path, "--index", &runs.to_string()],
+        &format!("has no run {runs}"),
+    );
+    refused(
+        &[
+            "reproduce",
+            "--scale",
+            "smoke",
+            "--only",
+            "no-such-run",
+            "--list",
+        ],
+        "\"no-such-run\" is not a run of this suite",
+    );
+}
