@@ -148,8 +148,13 @@ fn a_smoke_grid_on_slurm_gives_the_local_verdicts_and_metrics_and_a_resubmission
     let o = reproduce(&local, &GRID, &["--jobs", "2"]);
     assert!(o.status.success(), "{}", text(&o));
 
+    // One of the cluster's two (fake) GPUs per run: two runs at once, each with its own.
     let start = Instant::now();
-    let o = reproduce(&cluster, &GRID, &["--executor", "slurm", "--wait"]);
+    let o = reproduce(
+        &cluster,
+        &GRID,
+        &["--executor", "slurm", "--gpus-per-run", "1", "--wait"],
+    );
     eprintln!(
         "--executor slurm --wait took {:?}\n{}",
         start.elapsed(),
@@ -168,6 +173,18 @@ fn a_smoke_grid_on_slurm_gives_the_local_verdicts_and_metrics_and_a_resubmission
         text(&o)
     );
     assert!(cluster.join("report.md").is_file());
+    let logs: Vec<String> = std::fs::read_dir(cluster.join("slurm/logs"))
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .filter(|t| t.contains("rethink: plan run"))
+        .collect();
+    assert_eq!(logs.len(), GRID.len());
+    for log in &logs {
+        assert!(
+            log.contains("GPUs 0") || log.contains("GPUs 1"),
+            "a task was given no GPU: {log}"
+        );
+    }
     assert_eq!(verdicts(&cluster), verdicts(&local));
     let judged = verdicts(&local);
     assert_eq!(

@@ -158,7 +158,7 @@ pub fn write_scripts(
 # {status}; it is then requeued, and resumes from that checkpoint.
 set -u
 index=$(( {offset} + SLURM_ARRAY_TASK_ID ))
-echo "rethink: plan run $index, task ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}, restart ${{SLURM_RESTART_COUNT:-0}}, on $(hostname)"
+echo "rethink: plan run $index, task ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}, restart ${{SLURM_RESTART_COUNT:-0}}, on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-none}}"
 srun --ntasks=1 {exe} --threads {threads} run --plan {plan_q} --index "$index" --quiet {flags}
 status=$?
 if [ "$status" -eq {status} ]; then
