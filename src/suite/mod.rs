@@ -244,7 +244,7 @@ pub fn reproduce(
 
 /// Trains `exp` into `out/runs/NAME` unless it has finished there: an interrupted run of
 /// the same config continues from its checkpoint; anything else the directory holds is
-/// first moved to `out/set-aside`. `at` is (index, total), for progress.
+/// first moved to `out/set-aside`. `(index, total)` place it in its suite, for progress.
 pub fn train_one(
     exp: &Experiment,
     (index, total): (usize, usize),
