@@ -660,6 +660,25 @@ fn run(a: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a run about to train does with its directory, for one line above the progress
+/// bars: moved aside and trained anew, resumed, or trained anew; `None` for a new run.
+fn start_note(
+    set_aside: Option<&rethink::suite::SetAside>,
+    resumed: bool,
+    redone: bool,
+) -> Option<String> {
+    match (set_aside, resumed, redone) {
+        (Some(a), _, _) => Some(format!(
+            "{}; moved it to {} and training it anew",
+            a.why,
+            a.to.display()
+        )),
+        (None, true, _) => Some("resuming from its checkpoint".into()),
+        (None, _, true) => Some("training it anew".into()),
+        _ => None,
+    }
+}
+
 /// `run --plan P --index I`: the plan's run I, into the plan's folder.
 fn run_planned(a: &RunArgs, plan: &Path, index: usize, device: tch::Device) -> Result<()> {
     use rethink::suite::{plan as plans, Event};
@@ -690,19 +709,13 @@ fn run_planned(a: &RunArgs, plan: &Path, index: usize, device: tch::Device) -> R
         a.data_dir.as_deref(),
         &mut |ev| match ev {
             Event::Start {
-                resumed, set_aside, ..
+                resumed,
+                redone,
+                set_aside,
+                ..
             } => {
-                if let Some(s) = set_aside {
-                    pb.suspend(|| {
-                        eprintln!(
-                            "{}: {}; moved it to {} and training it anew",
-                            exp.name,
-                            s.why,
-                            s.to.display()
-                        )
-                    });
-                } else if resumed {
-                    pb.suspend(|| eprintln!("{}: resuming from its checkpoint", exp.name));
+                if let Some(note) = start_note(set_aside.as_ref(), resumed, redone) {
+                    pb.suspend(|| eprintln!("{}: {note}", exp.name));
                 }
             }
             Event::Epoch(m) => {
@@ -896,17 +909,7 @@ fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                 ..
             } => {
                 overall.set_position(index as u64);
-                let note = match (&set_aside, resumed, redone) {
-                    (Some(a), _, _) => format!(
-                        "{}; moved it to {} and training it anew",
-                        a.why,
-                        a.to.display()
-                    ),
-                    (None, true, _) => "resuming from its checkpoint".into(),
-                    (None, _, true) => "training it anew".into(),
-                    _ => String::new(),
-                };
-                if !note.is_empty() {
+                if let Some(note) = start_note(set_aside.as_ref(), resumed, redone) {
                     // Printed above the progress bars (or plainly, when they are hidden).
                     multi.suspend(|| eprintln!("{}: {note}", exp.name));
                 }
@@ -964,11 +967,9 @@ fn reproduce_on_slurm(a: &ReproduceArgs, suite: &[Experiment], threads: Option<i
     let (plan, entries) = plans::write(&a.out, suite)?;
     let out = plans::results_dir(&plan);
     let runs = rethink::suite::runs_dir(&out);
-    let pending: Vec<usize> = entries
-        .iter()
-        .filter(|e| RunDir::finished_run(&runs.join(&e.name), &e.config).is_none())
-        .map(|e| e.index)
-        .collect();
+    let unfinished =
+        |e: &&plans::PlanEntry| RunDir::finished_run(&runs.join(&e.name), &e.config).is_none();
+    let pending: Vec<usize> = entries.iter().filter(unfinished).map(|e| e.index).collect();
     println!(
         "wrote {} ({} runs, {} to train)",
         plan.display(),
@@ -1065,10 +1066,10 @@ fn reproduce_on_slurm(a: &ReproduceArgs, suite: &[Experiment], threads: Option<i
             || "in an unknown state (Slurm no longer keeps the job)".to_string(),
             |s| format!("{} ({})", s.state, s.reason),
         );
-    let unfinished: Vec<String> = pending
+    let failed: Vec<String> = pending
         .iter()
         .map(|&i| &entries[i])
-        .filter(|e| RunDir::finished_run(&runs.join(&e.name), &e.config).is_none())
+        .filter(unfinished)
         .map(|e| {
             let job = arrays
                 .iter()
@@ -1088,11 +1089,11 @@ fn reproduce_on_slurm(a: &ReproduceArgs, suite: &[Experiment], threads: Option<i
     // the report is there.
     let merged = merge_state.starts_with("COMPLETED")
         || (merge_state.starts_with("in an unknown state") && out.join("report.md").is_file());
-    if !unfinished.is_empty() || !merged {
+    if !failed.is_empty() || !merged {
         bail!(
             "the merge job {merge_id} ended {merge_state}; {} run(s) did not finish: {}; submit the same command again to train only those",
-            unfinished.len(),
-            unfinished.join(", ")
+            failed.len(),
+            failed.join(", ")
         );
     }
     // The merge job's log holds the report's verdicts as `rethink report` prints them.
