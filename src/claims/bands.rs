@@ -126,7 +126,7 @@ macro_rules! bands {
 
 bands! {
     /// Every CPU-scale band, by name (golden/cpu-bands.json).
-    Bands {
+    CpuBands {
         /// A memorized training set: train accuracy reaches the presets' target of 1.0.
         train_acc_fit,
         /// True labels: the largest rise of the training loss from one epoch to the next.
@@ -242,8 +242,8 @@ fn load<B: BandSet>(
 }
 
 /// The CPU-scale bands, read once from the copy compiled in.
-pub fn cpu() -> Result<&'static Bands> {
-    static BANDS: OnceLock<std::result::Result<Bands, String>> = OnceLock::new();
+pub fn cpu() -> Result<&'static CpuBands> {
+    static BANDS: OnceLock<std::result::Result<CpuBands, String>> = OnceLock::new();
     load(&BANDS, CPU_BANDS_FILE, CPU_BANDS)
 }
 
@@ -292,13 +292,13 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("measured");
-        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<CpuBands>("x.json", &v.to_string()).unwrap_err());
         assert!(
             e.contains("band slowdown_fit has no calibration runs"),
             "{e}"
         );
         v["provenance"]["status"] = "provisional: no run yet".into();
-        parse::<Bands>("x.json", &v.to_string()).unwrap();
+        parse::<CpuBands>("x.json", &v.to_string()).unwrap();
     }
 
     #[test]
@@ -306,15 +306,15 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         let extra = v["bands"]["train_acc_fit"].clone();
         v["bands"]["made_up_band"] = extra;
-        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<CpuBands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("x.json") && e.contains("made_up_band"), "{e}");
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         v["bands"].as_object_mut().unwrap().remove("slowdown_fit");
-        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<CpuBands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("slowdown_fit"), "{e}");
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
         v["bands"]["slowdown_fit"]["resolution"] = 0.into();
-        let e = crate::error::chain(&parse::<Bands>("x.json", &v.to_string()).unwrap_err());
+        let e = crate::error::chain(&parse::<CpuBands>("x.json", &v.to_string()).unwrap_err());
         assert!(e.contains("band slowdown_fit: resolution 0"), "{e}");
     }
 

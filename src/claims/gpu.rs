@@ -9,14 +9,14 @@ use std::sync::LazyLock;
 /// The run memorized its training set, as far as the full-scale presets go (band
 /// `train_acc_fit`: the paper's own runs stop at 99.34%-100%).
 fn fitted(j: &mut Judge<'_>) {
-    let b = j.gpu;
+    let b = j.nightly;
     j.train_acc(0, &b.train_acc_fit);
 }
 
 /// Fitted, and the test accuracy stays at chance.
 fn fitted_at_chance(j: &mut Judge<'_>) {
     fitted(j);
-    let b = j.gpu;
+    let b = j.nightly;
     j.at_chance_within(0, &b.chance_sigmas);
 }
 
@@ -28,7 +28,7 @@ fn fitted_near_paper(j: &mut Judge<'_>) {
 
 /// With a regularizer on, the run still fits (band `regularized_train_acc`).
 fn regularized_fitted(j: &mut Judge<'_>) {
-    let b = j.gpu;
+    let b = j.nightly;
     j.train_acc(0, &b.regularized_train_acc);
 }
 
@@ -41,7 +41,7 @@ fn regularized_near_paper(j: &mut Judge<'_>) {
 /// Inception with and without batch norm: both fit and generalize as in Table 1, and early
 /// stopping would gain little on either.
 fn batch_norm_and_early_stopping(j: &mut Judge<'_>) {
-    let b = j.gpu;
+    let b = j.nightly;
     for i in 0..2 {
         j.train_acc(i, &b.train_acc_fit);
         j.near_paper(i);
@@ -189,5 +189,72 @@ pub fn nightly(id: &str, scale: Scale) -> Result<&'static Claim> {
             "claim",
             format!("the nightly runs at gpu or smoke scale, not {scale} ({id})"),
         )),
+    }
+}
+
+/// Each claim's runs on which it holds, and runs on which it must not.
+#[cfg(test)]
+pub(super) mod falsification {
+    use super::super::testutil::{fake, Cases};
+    use super::super::Claim;
+
+    /// The GPU claims' cases: final train accuracy 1.0 (fitted), 0.95 (stalled) or 0.5
+    /// (far from fitted, for the regularized band's 0.95).
+    pub fn cases(c: &Claim) -> Cases {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(90), test);
+        let stalled = |p: &str, test: f64| fake(p, 20, None, test);
+        let far = |p: &str, test: f64| {
+            let mut r = fake(p, 20, None, test);
+            r.summary.final_train_acc = 0.5;
+            r
+        };
+        let run = c.runs[0];
+        let regularized = c.id.contains("-weight-decay-") || c.id.contains("-dropout-");
+        match c.id {
+            "cifar10-inception-batch-norm-and-early-stopping" => {
+                let (bn, nobn) = (c.runs[0], c.runs[1]);
+                let mut stops_early = fit(nobn, 0.82);
+                stops_early.summary.best_test_acc = 0.90;
+                (
+                    vec![fit(bn, 0.8575), fit(nobn, 0.82)],
+                    vec![
+                        vec![fit(bn, 0.70), fit(nobn, 0.82)],
+                        vec![fit(bn, 0.8575), stalled(nobn, 0.82)],
+                        vec![fit(bn, 0.8575), stops_early],
+                    ],
+                )
+            }
+            // Table 1 without crop: 77.36% with weight decay, 76.07% without.
+            "cifar10-alexnet-weight-decay-fits-true-labels" => (
+                vec![fit(run, 0.77)],
+                vec![vec![far(run, 0.77)], vec![fit(run, 0.60)]],
+            ),
+            "cifar10-alexnet-fits-true-labels" => (
+                vec![fit(run, 0.76)],
+                vec![vec![stalled(run, 0.76)], vec![fit(run, 0.85)]],
+            ),
+            _ if regularized => (vec![stalled(run, 0.1)], vec![vec![far(run, 0.1)]]),
+            id if id.ends_with("-random-labels") => (
+                vec![fit(run, 0.1)],
+                vec![vec![stalled(run, 0.1)], vec![fit(run, 0.2)]],
+            ),
+            _ => (vec![fit(run, 0.1)], vec![vec![stalled(run, 0.1)]]),
+        }
+    }
+
+    /// The smoke claims (their GPU claim's check, the smoke bands): each must fit, and a
+    /// random-label run's test accuracy must be at chance.
+    pub fn smoke_cases(c: &Claim) -> Cases {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(40), test);
+        let stalled = |p: &str, test: f64| fake(p, 20, None, test);
+        let run = c.runs[0];
+        let mut bad = vec![vec![stalled(run, 0.1)]];
+        if c.id.ends_with("-fits-random-labels")
+            && !c.id.contains("-weight-decay-")
+            && !c.id.contains("-dropout-")
+        {
+            bad.push(vec![fit(run, 0.5)]);
+        }
+        (vec![fit(run, 0.1)], bad)
     }
 }

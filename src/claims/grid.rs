@@ -143,3 +143,78 @@ pub const GRID: &[Claim] = &[
         },
     },
 ];
+
+/// Each claim's runs on which it holds, and runs on which it must not.
+#[cfg(test)]
+pub(super) mod falsification {
+    use super::super::testutil::{fake, verdict, Cases};
+    use super::super::Claim;
+    use crate::experiment::RunRecord;
+
+    /// The grid claims' cases: runs fitted by epoch 40, or stalled at 0.95.
+    pub fn cases(c: &Claim) -> Cases {
+        let fit = |p: &str, test: f64| fake(p, 20, Some(40), test);
+        let stalled = |p: &str, test: f64| fake(p, 20, None, test);
+        let fits = |test: &[f64]| -> Vec<RunRecord> {
+            c.runs.iter().zip(test).map(|(p, &t)| fit(p, t)).collect()
+        };
+        // Each run in turn stalls; the rest fit.
+        let each_stalled = |test: &[f64]| -> Vec<Vec<RunRecord>> {
+            (0..c.runs.len())
+                .map(|k| {
+                    let mut runs = fits(test);
+                    runs[k] = stalled(c.runs[k], test[k]);
+                    runs
+                })
+                .collect()
+        };
+        match c.id {
+            "grid-fits-true-labels" => {
+                let mut bad = each_stalled(&[0.7, 0.6]);
+                bad.push(fits(&[0.1, 0.6]));
+                bad.push(fits(&[0.7, 0.1]));
+                (fits(&[0.7, 0.6]), bad)
+            }
+            "grid-fits-random-labels" => {
+                let mut bad = each_stalled(&[0.1, 0.1]);
+                bad.push(fits(&[0.5, 0.1]));
+                bad.push(fits(&[0.1, 0.5]));
+                (fits(&[0.1, 0.1]), bad)
+            }
+            "grid-fits-random-pixels" | "grid-regularization-not-sufficient" => {
+                let chance = vec![0.1; c.runs.len()];
+                (fits(&chance), each_stalled(&chance))
+            }
+            // AlexNet plain, +wd, +dropout; ResNet18 plain, +wd, +dropout.
+            "grid-regularization-not-necessary" => {
+                let good = [0.70, 0.71, 0.72, 0.60, 0.61, 0.60];
+                let mut bad: Vec<_> = [1, 2, 4, 5]
+                    .into_iter()
+                    .map(|k| {
+                        let mut t = good;
+                        t[k] += 0.3;
+                        fits(&t)
+                    })
+                    .collect();
+                bad.extend(each_stalled(&good).into_iter().filter(|r| {
+                    // Only the regularized runs' fits are this claim's to check.
+                    r[0].summary.status == crate::record::Stop::TargetReached
+                        && r[3].summary.status == crate::record::Stop::TargetReached
+                }));
+                (fits(&good), bad)
+            }
+            // The margin is reported, not asserted: either way the verdict is "not robust"
+            // while every run compared fits, and "does not hold" when one does not.
+            "grid-architecture-over-regularizers" => {
+                let (gain, loss) = ([0.70, 0.71, 0.72, 0.80], [0.70, 0.71, 0.72, 0.40]);
+                let mut bad = each_stalled(&gain);
+                bad.extend(each_stalled(&loss));
+                let v = verdict(c.id, &fits(&loss));
+                assert!(v.holds && v.measures.last().unwrap().band.is_none(), "{v}");
+                assert_eq!(v.status(), "not robust", "{v}");
+                (fits(&gain), bad)
+            }
+            other => panic!("grid claim {other} has no falsification case: add one here"),
+        }
+    }
+}

@@ -347,7 +347,7 @@ fn by_seed<'a>(runs: impl Iterator<Item = &'a LoadedRun>) -> BTreeMap<u64, &'a L
 /// One curve per seed as one series: the curve itself for one seed; for several, the
 /// median at each x that any curve has, over the curves that have it, with their range as
 /// the band.
-pub fn over_seeds(label: String, curves: &[Vec<(f64, f64)>]) -> Series {
+pub fn median_series(label: String, curves: &[Vec<(f64, f64)>]) -> Series {
     if let [one] = curves {
         return Series::line(label, one.clone());
     }
@@ -419,7 +419,7 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
                                 .collect()
                         })
                         .collect();
-                    over_seeds(r.to_string(), &curves)
+                    median_series(r.to_string(), &curves)
                 })
                 .collect(),
         });
@@ -457,7 +457,7 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
         };
         for (what, t) in [("to 100%", 1.0), ("to 90%", 0.9)] {
             let curves: Vec<_> = seeds.iter().map(|pts| relative(pts, t)).collect();
-            fig1b.push(over_seeds(format!("{label}, {what}{note}"), &curves));
+            fig1b.push(median_series(format!("{label}, {what}{note}"), &curves));
         }
         for (what, acc) in [
             (
@@ -470,7 +470,7 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
                 .iter()
                 .map(|pts| pts.iter().map(|(p, r)| (*p, 1.0 - acc(r))).collect())
                 .collect();
-            fig1c.push(over_seeds(format!("{label}, {what}{note}"), &curves));
+            fig1c.push(median_series(format!("{label}, {what}{note}"), &curves));
         }
     }
 
