@@ -43,7 +43,7 @@ fn bench_models(c: &mut Criterion) {
         g.sample_size(10)
             .warm_up_time(Duration::from_secs(2))
             .measurement_time(Duration::from_secs(8));
-        for kind in ModelKind::ALL {
+        for &kind in ModelKind::all() {
             tch::manual_seed(0);
             let (ch, s) = shape(kind);
             let vs = nn::VarStore::new(device);

@@ -13,7 +13,7 @@ from pathlib import Path
 
 # Bottom first; a module may import only the modules before it. `theory` stands beside the
 # training stack: it reads data and randomize only.
-LAYERS = ["error", "fsio", "data", "models", "randomize", "record", "train", "theory", "experiment",
+LAYERS = ["error", "names", "fsio", "data", "models", "randomize", "record", "train", "theory", "experiment",
           "paper", "claims", "suite", "report"]
 
 

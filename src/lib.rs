@@ -12,6 +12,7 @@ pub mod error;
 pub mod experiment;
 pub mod fsio;
 pub mod models;
+pub mod names;
 pub mod paper;
 pub mod randomize;
 pub mod record;

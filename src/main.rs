@@ -358,7 +358,7 @@ enum DataAction {
 
 #[derive(Args)]
 struct DataArgs {
-    /// fashion-mnist, mnist or cifar10
+    /// The data set.
     dataset: DatasetKind,
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -753,7 +753,7 @@ fn plan_cmd(a: &PlanArgs) -> Result<()> {
 fn models_cmd(json: bool) -> Result<()> {
     let shapes = [(1i64, 28i64), (3, 28), (3, 32)];
     let mut rows = Vec::new();
-    for kind in ModelKind::ALL {
+    for &kind in ModelKind::all() {
         let mut counts = serde_json::Map::new();
         for (c, s) in shapes {
             let n = models::param_count(kind, &models::Config::new(c, s, 10))?;
@@ -1128,7 +1128,7 @@ fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Result<()> {
         c.args([
             "reproduce",
             "--scale",
-            a.scale.name(),
+            &a.scale.name(),
             "--device",
             &a.device,
         ])

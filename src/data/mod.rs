@@ -20,7 +20,7 @@ pub const DEBIAN_FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
 pub const DATA_DIR_ENV: &str = "RETHINK_DATA_DIR";
 
 /// The data sets the paper's experiments use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     FashionMnist,
@@ -29,21 +29,6 @@ pub enum DatasetKind {
 }
 
 impl DatasetKind {
-    pub const ALL: [DatasetKind; 3] = [
-        DatasetKind::FashionMnist,
-        DatasetKind::Mnist,
-        DatasetKind::Cifar10,
-    ];
-
-    /// The CLI name, also the sub-folder name under a data root.
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetKind::FashionMnist => "fashion-mnist",
-            DatasetKind::Mnist => "mnist",
-            DatasetKind::Cifar10 => "cifar10",
-        }
-    }
-
     /// Stored image shape `(channels, height, width)`.
     pub fn shape(self) -> (i64, i64, i64) {
         match self {
@@ -68,26 +53,7 @@ impl DatasetKind {
     }
 }
 
-impl std::fmt::Display for DatasetKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for DatasetKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        DatasetKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                Error::config(
-                    "dataset",
-                    format!("unknown data set {s:?} (fashion-mnist, mnist or cifar10)"),
-                )
-            })
-    }
-}
+crate::named!(DatasetKind, "dataset", "data set");
 
 /// The user cache: `$XDG_CACHE_HOME/rethink`, or `~/.cache/rethink`.
 pub fn cache_root() -> Option<PathBuf> {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The scale of a preset and of `rethink reproduce`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scale {
     /// Real Fashion-MNIST subsets, on 2 CPU cores.
@@ -38,41 +38,7 @@ pub enum Scale {
     Grid,
 }
 
-impl Scale {
-    /// Every scale.
-    pub const ALL: [Scale; 4] = [Scale::Cpu, Scale::Gpu, Scale::Smoke, Scale::Grid];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scale::Cpu => "cpu",
-            Scale::Gpu => "gpu",
-            Scale::Smoke => "smoke",
-            Scale::Grid => "grid",
-        }
-    }
-}
-
-impl std::fmt::Display for Scale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Scale {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "cpu" => Ok(Scale::Cpu),
-            "gpu" => Ok(Scale::Gpu),
-            "smoke" => Ok(Scale::Smoke),
-            "grid" => Ok(Scale::Grid),
-            _ => Err(Error::config(
-                "scale",
-                format!("{s:?} is not cpu, gpu, smoke or grid"),
-            )),
-        }
-    }
-}
+crate::named!(Scale, "scale", "scale");
 
 /// Everything needed to rerun one training run: the data, the model, the randomization,
 /// and the training loop's own configuration, which it composes. In `config.json` it is
@@ -382,6 +348,32 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each variant's serde name (config.json) is its command-line name, and parses back.
+    fn one_name<T>()
+    where
+        T: clap::ValueEnum + Serialize + std::fmt::Display + std::str::FromStr + PartialEq,
+        T: std::fmt::Debug,
+        <T as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        assert!(!T::value_variants().is_empty());
+        for v in T::value_variants() {
+            let shown = v.to_string();
+            let json = serde_json::Value::from(shown.clone());
+            assert_eq!(serde_json::to_value(v).unwrap(), json);
+            assert_eq!(&shown.parse::<T>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn every_named_enum_has_one_name_on_the_command_line_and_in_config_json() {
+        one_name::<DatasetKind>();
+        one_name::<ModelKind>();
+        one_name::<Init>();
+        one_name::<Scale>();
+        one_name::<crate::train::sgd::Layout>();
+        one_name::<crate::theory::kernel::Solver>();
+    }
+
     /// Any JSON value: scalars of every kind (huge, negative, fractional numbers among them),
     /// arrays and objects.
     fn json() -> impl Strategy<Value = serde_json::Value> {
@@ -446,8 +438,8 @@ mod tests {
         // model that takes its input; one that does not is refused by field, never a panic.
         #[test]
         fn a_validated_model_takes_its_input(
-            model in proptest::sample::select(crate::models::ModelKind::ALL.to_vec()),
-            dataset in proptest::sample::select(crate::data::DatasetKind::ALL.to_vec()),
+            model in proptest::sample::select(crate::models::ModelKind::all().to_vec()),
+            dataset in proptest::sample::select(crate::data::DatasetKind::all().to_vec()),
             crop in proptest::option::of(0i64..40),
         ) {
             let mut exp = Experiment::preset("fashion-cpu-true-labels").unwrap();

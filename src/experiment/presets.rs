@@ -181,11 +181,11 @@ impl std::str::FromStr for Preset {
                 (Scale::Gpu, rest)
             };
             // The longest model name first: "inception-nobn-..." also starts "inception-".
-            let mut models = ModelKind::ALL;
+            let mut models = ModelKind::all().to_vec();
             models.sort_by_key(|m| std::cmp::Reverse(m.name().len()));
             let (m, rest) = models
                 .into_iter()
-                .find_map(|m| Some((m, rest.strip_prefix(m.name())?.strip_prefix('-')?)))
+                .find_map(|m| Some((m, rest.strip_prefix(&m.name())?.strip_prefix('-')?)))
                 .ok_or_else(unknown)?;
             (scale, m, rest)
         };
@@ -494,7 +494,7 @@ pub fn matching(exp: &Experiment) -> Option<Preset> {
         weight_decay: exp.train.weight_decay > 0.0,
         dropout: exp.dropout > 0.0,
     };
-    Scale::ALL.into_iter().find_map(|scale| {
+    Scale::all().iter().copied().find_map(|scale| {
         let candidate = Preset {
             scale,
             dataset: exp.dataset,
@@ -540,7 +540,7 @@ pub fn listed() -> Vec<Preset> {
         }
     }
     for d in [DatasetKind::FashionMnist, DatasetKind::Cifar10] {
-        for m in ModelKind::ALL {
+        for &m in ModelKind::all() {
             for r in Randomization::FIG1A {
                 out.push(Preset::full(d, m, r));
             }

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use tch::{nn, Tensor};
 
 /// The initialization of every layer (see the module docs for the table).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
     /// tch's layer defaults, which this harness's calibrations used.
@@ -28,32 +30,7 @@ pub enum Init {
     Pytorch,
 }
 
-impl Init {
-    pub const ALL: [Init; 2] = [Init::Tch, Init::Pytorch];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Init::Tch => "tch",
-            Init::Pytorch => "pytorch",
-        }
-    }
-}
-
-impl std::fmt::Display for Init {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Init {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Init::ALL
-            .into_iter()
-            .find(|i| i.name() == s)
-            .ok_or_else(|| Error::config("init", format!("unknown init {s:?} (tch or pytorch)")))
-    }
-}
+crate::named!(Init, "init", "init");
 
 /// Gives every trainable variable of a freshly built model in `vs` its `init` value, in
 /// place, drawing from libtorch's seeded generator in the order of the variables' names.
@@ -116,7 +93,7 @@ mod tests {
 
     #[test]
     fn pytorch_init_matches_pytorch_defaults_for_every_layer_type() {
-        for kind in ModelKind::ALL {
+        for &kind in ModelKind::all() {
             let vs = built(kind, Init::Pytorch, 0);
             let vars: BTreeMap<_, _> = vs.variables().into_iter().collect();
             let mut seen = [false; 3];
@@ -181,17 +158,5 @@ mod tests {
         let (wa, wp) = (&a.variables()["fc1.weight"], &p.variables()["fc1.weight"]);
         let ratio = wa.std(true).double_value(&[]) / wp.std(true).double_value(&[]);
         assert!((ratio / 6f64.sqrt() - 1.0).abs() < 0.05, "ratio {ratio}");
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for i in Init::ALL {
-            assert_eq!(i.name().parse::<Init>().unwrap(), i);
-        }
-        assert!("kaiming"
-            .parse::<Init>()
-            .unwrap_err()
-            .to_string()
-            .contains("tch or pytorch"));
     }
 }

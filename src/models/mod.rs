@@ -14,7 +14,7 @@ use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 /// The models, named as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     Mlp1x512,
@@ -26,26 +26,6 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
-        ModelKind::Mlp1x512,
-        ModelKind::Mlp3x512,
-        ModelKind::Alexnet,
-        ModelKind::Inception,
-        ModelKind::InceptionNobn,
-        ModelKind::Resnet18,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Mlp1x512 => "mlp1x512",
-            ModelKind::Mlp3x512 => "mlp3x512",
-            ModelKind::Alexnet => "alexnet",
-            ModelKind::Inception => "inception",
-            ModelKind::InceptionNobn => "inception-nobn",
-            ModelKind::Resnet18 => "resnet18",
-        }
-    }
-
     /// The smallest square input the architecture accepts.
     pub fn min_image_size(self) -> i64 {
         match self {
@@ -56,27 +36,7 @@ impl ModelKind {
     }
 }
 
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for ModelKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        ModelKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
-                Error::config(
-                    "model",
-                    format!("unknown model {s:?} (one of {})", names.join(", ")),
-                )
-            })
-    }
-}
+crate::named!(ModelKind, "model", "model");
 
 /// What every architecture is built from: the input shape, the classes and dropout.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -265,7 +225,7 @@ mod tests {
     #[test]
     fn every_model_maps_every_input_shape_to_logits() {
         let _guard = tch::no_grad_guard();
-        for kind in ModelKind::ALL {
+        for &kind in ModelKind::all() {
             for (c, s) in [(1, 28), (3, 28), (3, 32)] {
                 tch::manual_seed(0);
                 let vs = nn::VarStore::new(Device::Cpu);
@@ -325,7 +285,7 @@ mod tests {
     #[test]
     fn dropout_is_active_only_in_train_mode() {
         let _guard = tch::no_grad_guard();
-        for kind in ModelKind::ALL {
+        for &kind in ModelKind::all() {
             let vs = nn::VarStore::new(Device::Cpu);
             let cfg = Config {
                 dropout: 0.5,

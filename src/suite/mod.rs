@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn suites_have_unique_valid_names_and_presets_that_round_trip() {
-        for scale in Scale::ALL {
+        for &scale in Scale::all() {
             for p in presets(scale) {
                 let name = p.to_string();
                 let back: Preset = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn every_claims_runs_are_presets_of_its_scale_in_its_suite() {
-        for scale in Scale::ALL {
+        for &scale in Scale::all() {
             let suite = presets(scale);
             for c in claims::at(scale) {
                 assert_eq!(c.scale, scale, "{}", c.id);

@@ -491,7 +491,7 @@ impl TheoremConfig {
                     .collect();
                 let (_, targets) =
                     random_problem(self.n, 0, Some(self.classes.unwrap_or(10)), self.seed);
-                report(kind.name(), &points, &targets, true, self.seed)
+                report(&kind.name(), &points, &targets, true, self.seed)
             }
             None => {
                 let (p, t) = random_problem(self.n, self.d, self.classes, self.seed);

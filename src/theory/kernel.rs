@@ -68,7 +68,17 @@ pub fn fit(x: &Tensor, labels: &Tensor, classes: i64, gamma: f64) -> Result<Inte
 }
 
 /// How `K α = Y` is solved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Solver {
     /// `f64` where its 16·n² bytes fit in the available memory (CUDA: always), else
@@ -81,30 +91,7 @@ pub enum Solver {
     F32Refined,
 }
 
-impl std::str::FromStr for Solver {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Solver> {
-        match s {
-            "auto" => Ok(Solver::Auto),
-            "f64" => Ok(Solver::F64),
-            "f32-refined" => Ok(Solver::F32Refined),
-            _ => Err(Error::config(
-                "solver",
-                format!("{s:?} is not auto, f64 or f32-refined"),
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Solver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Solver::Auto => "auto",
-            Solver::F64 => "f64",
-            Solver::F32Refined => "f32-refined",
-        })
-    }
-}
+crate::named!(Solver, "solver", "solver");
 
 /// Bytes of memory the solver needs for `n` training points of dimension `d` (the kernel
 /// matrix, its factor, and the blocks and vectors beside them).

@@ -107,6 +107,7 @@ impl LossScaler {
 mod tests {
     use super::*;
     use crate::models::{self, Config, ModelKind};
+    use crate::train::sgd::Layout;
     use tch::nn;
     use tch::nn::ModuleT;
     use tch::{Device, Kind, Reduction};
@@ -135,7 +136,14 @@ mod tests {
             let m_s = models::build(&vs_s.root(), ModelKind::Alexnet, &cfg).unwrap();
             vs_s.copy(&vs_a).unwrap();
             let (mut opt_a, mut opt_s) = (sgd(&vs_a, false, 5e-3), sgd(&vs_s, flat, 5e-3));
-            assert_eq!(opt_s.layout(), if flat { "flat" } else { "per-tensor" });
+            assert_eq!(
+                opt_s.layout(),
+                if flat {
+                    Layout::Flat
+                } else {
+                    Layout::PerTensor
+                }
+            );
             let mut scaler = LossScaler::new(1024.0, 3);
             for _ in 0..4 {
                 let x = Tensor::randn([8, 1, 8, 8], (Kind::Float, Device::Cpu));

@@ -286,10 +286,10 @@ impl Optimizer {
     }
 
     /// The SGD's layout (`flat` or `per-tensor`), or `fused` for the fused MLP step.
-    pub fn layout(&self) -> &'static str {
+    pub fn layout(&self) -> String {
         match self {
-            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.layout(),
-            Optimizer::FusedMlp(_) => "fused",
+            Optimizer::Autograd(o) | Optimizer::Amp { opt: o, .. } => o.layout().name(),
+            Optimizer::FusedMlp(_) => "fused".into(),
         }
     }
 

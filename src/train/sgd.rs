@@ -42,7 +42,8 @@ struct Scalars {
 }
 
 /// How [`Sgd`] holds its parameters: see [`Sgd::new`] and [`Sgd::flat`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
 pub enum Layout {
     PerTensor,
     Flat,
@@ -52,26 +53,9 @@ impl Layout {
     /// What training uses: the flat layout (the same numbers, a constant number of kernels
     /// per step; `benches/README.md` has the measured gain).
     pub const DEFAULT: Layout = Layout::Flat;
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::PerTensor => "per-tensor",
-            Layout::Flat => "flat",
-        }
-    }
 }
 
-impl std::str::FromStr for Layout {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "per-tensor" => Ok(Layout::PerTensor),
-            "flat" => Ok(Layout::Flat),
-            _ => Err(format!("{s:?} is not per-tensor or flat")),
-        }
-    }
-}
+crate::named!(Layout, "layout", "SGD layout");
 
 /// The flat layout's buffers: parameters, gradients and momentum, each one 1-D tensor of
 /// which every parameter's tensor is a view at `offsets[i]`.
@@ -191,11 +175,11 @@ impl Sgd {
     }
 
     /// The layout in use (`flat` can fall back to per-tensor: see [`Sgd::flat`]).
-    pub fn layout(&self) -> &'static str {
+    pub fn layout(&self) -> Layout {
         if self.flat.is_some() {
-            Layout::Flat.name()
+            Layout::Flat
         } else {
-            Layout::PerTensor.name()
+            Layout::PerTensor
         }
     }
 
@@ -461,7 +445,7 @@ mod tests {
         .unwrap();
         let mut per = Sgd::new(vs_t.trainable_variables(), 0.01, 0.9, wd);
         let mut flat = Sgd::flat(vs_f.trainable_variables(), 0.01, 0.9, wd);
-        assert_eq!(flat.layout(), "flat", "{kind}");
+        assert_eq!(flat.layout(), Layout::Flat, "{kind}");
         for i in 0..20 {
             // A new batch each step (the generator is reseeded for dropout below).
             tch::manual_seed(100 + i);

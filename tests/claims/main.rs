@@ -53,11 +53,11 @@ macro_rules! checks {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    for scale in Scale::ALL {
+    for &scale in Scale::all() {
         for c in claims::at(scale) {
             let id = c.id;
             trials.push(match scale {
-                Scale::Cpu | Scale::Grid => trial(test_name(scale.name(), id), move || {
+                Scale::Cpu | Scale::Grid => trial(test_name(&scale.name(), id), move || {
                     common::assert_claim(id);
                 }),
                 Scale::Gpu => trial(test_name("gpu", id), move || gpu::assert_nightly_claim(id))
