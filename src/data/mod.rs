@@ -202,13 +202,13 @@ pub fn locate(kind: DatasetKind, data_dir: Option<&Path>) -> Result<Located> {
     }
     if !problems.is_empty() {
         return Err(Error::IncompleteDataset {
-            dataset: kind.name().into(),
+            dataset: kind.name(),
             problems: problems.join("; "),
             hint: kind.hint(),
         });
     }
     Err(Error::MissingDataset {
-        dataset: kind.name().into(),
+        dataset: kind.name(),
         searched: dirs
             .iter()
             .map(|d| d.display().to_string())

@@ -489,8 +489,8 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
                 crate::paper::table1_row(&r.exp).map(|p| (p.train_acc / 100.0, p.test_acc / 100.0));
             Some(TableRow {
                 run: r.exp.name.clone(),
-                model: model.into(),
-                dataset: r.exp.dataset.name().into(),
+                model,
+                dataset: r.exp.dataset.name(),
                 augment: r.exp.train.augment,
                 weight_decay: r.exp.train.weight_decay,
                 dropout: r.exp.dropout,

@@ -643,7 +643,7 @@ pub fn experiment(
         .to_kind(Kind::Double)
         .to_device(device);
     Ok(KernelReport {
-        dataset: kind.name().into(),
+        dataset: kind.name(),
         randomization: randomization.to_string(),
         train_size,
         distinct: kept.len(),
