@@ -2,12 +2,14 @@
 //! one training run; typed [`presets`] for the paper's setups and the suites of `rethink
 //! reproduce`; [`run`], which trains one and returns its record without printing anything;
 //! and [`RunDir`], the run directory it is written to.
+mod overrides;
 pub mod presets;
 mod run;
 mod rundir;
 
 pub use crate::record::{commit, cpu_model, utc_now, Environment, Summary};
 pub use crate::train::TrainConfig;
+pub use overrides::Overrides;
 pub use presets::{Preset, Regularizers};
 pub use run::{check_runnable, run, run_with, summarize, RunOptions, RunRecord};
 pub use rundir::{write_atomic, RunDir, CHECKPOINT};
