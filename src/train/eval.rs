@@ -21,11 +21,13 @@
 //!   is no faster on a few cores, and the chunk size is part of what makes the CPU metrics
 //!   what they are: MKL and oneDNN may block a matrix product differently for another batch,
 //!   which moves losses in their last bits. Keeping 1,024 keeps every seeded CPU result.
+use super::prepare::in_layout;
 use crate::error::{Error, Result};
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
-use tch::Device;
+use tch::nn::ModuleT;
+use tch::{Device, Kind, Reduction, Tensor};
 
 /// The first chunk size on CPU (see the module doc).
 pub const CPU_CHUNK: i64 = 1024;
@@ -154,6 +156,65 @@ fn quietly_catching_oom(f: impl FnOnce()) -> std::result::Result<(), String> {
             _ => panic::resume_unwind(payload),
         },
     }
+}
+
+/// Loss and accuracy of `model` in eval mode over `(x, y)`, without gradients, in chunks as
+/// large as memory allows from the device's starting size ([`EvalChunk::start`]); also
+/// the per-example correctness.
+pub fn evaluate(model: &dyn ModuleT, x: &Tensor, y: &Tensor) -> Result<(f64, f64, Tensor)> {
+    let chunk = EvalChunk::start(x.device(), y.size()[0]);
+    evaluate_in(model, x, y, &chunk, false, false, "evaluation")
+}
+
+/// `evaluate` in `chunk`'s size (which shrinks where memory is short), with every chunk in
+/// channels-last layout when `channels_last`, and the forward pass under autocast when
+/// `amp` (as training runs it; the loss is summed in fp32). `what` names the set in errors.
+pub(super) fn evaluate_in(
+    model: &dyn ModuleT,
+    x: &Tensor,
+    y: &Tensor,
+    chunk: &EvalChunk,
+    channels_last: bool,
+    amp: bool,
+    what: &str,
+) -> Result<(f64, f64, Tensor)> {
+    let _guard = tch::no_grad_guard();
+    let n = y.size()[0];
+    let mut loss = Tensor::zeros([], (Kind::Double, x.device()));
+    let mut correct = Vec::new();
+    chunk.for_each(n, what, |start, len| {
+        let xb = in_layout(x.narrow(0, start, len), channels_last);
+        let yb = y.narrow(0, start, len);
+        // Autocast is switched off again before a failed chunk unwinds past it.
+        let logits = tch::autocast(amp, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward_t(&xb, false)))
+        })
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        .to_kind(Kind::Float);
+        let chunk_loss = logits
+            .cross_entropy_loss::<Tensor>(&yb, None, Reduction::Sum, -100, 0.0)
+            .to_kind(Kind::Double);
+        let chunk_correct = logits.argmax(-1, false).eq_tensor(&yb);
+        // Only a chunk that finished counts: a refused one is tried again, smaller.
+        loss += chunk_loss;
+        correct.push(chunk_correct);
+    })?;
+    let correct = Tensor::cat(&correct, 0);
+    let acc = correct
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[]);
+    Ok((loss.double_value(&[]) / n as f64, acc, correct))
+}
+
+pub(super) fn masked_acc(correct: &Tensor, mask: &Tensor) -> f64 {
+    let sel = correct.masked_select(mask);
+    if sel.numel() == 0 {
+        return f64::NAN;
+    }
+    sel.to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
 }
 
 #[cfg(test)]
