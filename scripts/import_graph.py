@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The import graph of src/'s top-level modules, from non-test code, and its check.
+"""The import graph of src/'s top-level modules, and its check.
 
-Prints one line per module: the modules it imports (`crate::NAME` and `super::`-free `use
-crate::...` paths). Exits 1, naming them, when the graph has a cycle or a module imports one
-that the layering (LAYERS, bottom first) puts above it. Test code (`#[cfg(test)]` items) is
-left out: a test may reach up for a helper.
+Prints one line per module: the modules its non-test code imports (`crate::NAME` paths;
+`crate::named!` is the `names` module's macro). Exits 1, naming them, when a module imports
+one that the layering (LAYERS, bottom first) puts above it, so there is no cycle. Test code
+(`#[cfg(test)]` items) is held to the same layering: a test that needs a module above its
+own belongs in that module's tests, and helpers that build synthetic runs live low enough
+for every test that reads runs (experiment::testutil).
 Usage: scripts/import_graph.py [SRC_DIR]
 """
 import re
@@ -36,27 +38,39 @@ def strip_tests(text: str) -> str:
     return "".join(out)
 
 
+def imports(text: str) -> set:
+    """The top-level modules `text` names as `crate::NAME`."""
+    used = set(re.findall(r"crate::([a-z_]+)", text))
+    if "named" in used:
+        used.add("names")
+    return used & set(LAYERS)
+
+
 def main() -> int:
     src = Path(sys.argv[1] if len(sys.argv) > 1 else "src")
-    graph = {}
+    graph, tests = {}, {}
     for name in LAYERS:
         files = [src / f"{name}.rs"] + sorted((src / name).rglob("*.rs"))
-        text = "".join(strip_tests(f.read_text()) for f in files if f.is_file())
-        if not text:
+        whole = "".join(f.read_text() for f in files if f.is_file())
+        if not whole:
             print(f"import_graph: no module {name} under {src}", file=sys.stderr)
             return 1
-        used = set(re.findall(r"crate::([a-z_]+)", text))
-        graph[name] = sorted(u for u in used if u in LAYERS and u != name)
+        text = "".join(strip_tests(f.read_text()) for f in files if f.is_file())
+        graph[name] = sorted(imports(text) - {name})
+        tests[name] = sorted(imports(whole) - imports(text) - {name})
     bad = []
     for name, deps in graph.items():
         print(f"{name:>10} -> {' '.join(deps) if deps else '-'}")
         for d in deps:
             if LAYERS.index(d) > LAYERS.index(name):
                 bad.append(f"{name} imports {d}, which is above it")
+        for d in tests[name]:
+            if LAYERS.index(d) > LAYERS.index(name):
+                bad.append(f"{name}'s tests import {d}, which is above it")
     if bad:
         print("import_graph: " + "; ".join(bad), file=sys.stderr)
         return 1
-    print("import_graph: no cycle; every module imports only modules below it")
+    print("import_graph: no cycle; every module, its tests included, imports only modules below it")
     return 0
 
 

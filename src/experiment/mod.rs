@@ -6,6 +6,8 @@ mod overrides;
 pub mod presets;
 mod run;
 mod rundir;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use crate::record::{commit, cpu_model, utc_now, Environment, Summary};
 pub use crate::train::TrainConfig;

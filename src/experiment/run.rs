@@ -236,7 +236,7 @@ pub fn summarize(
 
 #[cfg(test)]
 mod tests {
-    use crate::claims::testutil::fake;
+    use crate::experiment::testutil::fake;
 
     #[test]
     fn a_finished_run_has_its_config_and_every_epoch_its_summary_counts() {

@@ -531,7 +531,7 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::testutil::fake;
+    use crate::experiment::testutil::fake;
 
     fn loaded(preset: &str, to90: usize, test: f64) -> LoadedRun {
         let r = fake(preset, to90, Some(to90 + 100), test);

@@ -288,7 +288,7 @@ pub fn markdown(
 mod tests {
     use super::*;
 
-    use crate::claims::testutil::fake;
+    use crate::experiment::testutil::fake;
     use crate::report::LoadedRun;
 
     #[test]

@@ -319,7 +319,7 @@ fn check_shard(shard: &Path) -> Result<()> {
 mod tests {
     use super::history::safe_file_stem;
     use super::*;
-    use crate::claims::testutil::fake;
+    use crate::experiment::testutil::fake;
     use crate::experiment::RunDir;
 
     /// Writes synthetic runs of smoke presets (name, epochs to 90%, final test accuracy)
