@@ -87,6 +87,99 @@ pub const GRID_REGULARIZERS: [Regularizers; 3] = [
     },
 ];
 
+/// A scale in one entry: how its presets are named, which setups it has, and the experiment
+/// each one is. Above this layer, a scale's claims (`claims::at`), bands and suite are
+/// keyed by [`Scale`] the same way, one match arm each.
+pub struct ScaleSpec {
+    pub scale: Scale,
+    /// The names' segment after the data set (`fashion-grid-…`); none at GPU scale, whose
+    /// names are the paper's setups (`cifar10-alexnet-…`).
+    segment: Option<&'static str>,
+    /// The scale's only model, which its names leave out (the CPU scale's MLP 1x512).
+    implicit_model: Option<ModelKind>,
+    /// Whether the scale has a preset of this setup.
+    admits: fn(&Preset) -> bool,
+    /// The setup's experiment before its regularizers.
+    base: fn(DatasetKind, ModelKind, Randomization) -> Experiment,
+    /// Dropout's rate when it is on.
+    dropout: f64,
+    /// The epoch budget of a run with any regularizer, where it differs from the base's.
+    regularized_max_epochs: Option<usize>,
+    /// Augmentation's padding where it differs from the base's (0: flips only).
+    augment_pad: Option<i64>,
+}
+
+/// Every scale's entry.
+///
+/// Dropout is 0.2 at CPU and grid scale, the rate the CPU bands were calibrated with (at
+/// 0.5, AlexNet took 121 epochs to fit the grid's true labels, against 57-71 at 0.2), and
+/// 0.5 at full and smoke scale, AlexNet's classic rate. Regularized runs memorize more
+/// slowly: 1,000 epochs at CPU scale, [`GRID_REGULARIZED_MAX_EPOCHS`] on the grid.
+/// Augmentation at CPU scale is flips only (the 28×28 crop of a 28×28 image is the image):
+/// an MLP has no translation invariance, and with 1-2 pixel shifts it had not memorized
+/// random labels after 1,000 epochs (golden/cpu-bands.json, observations).
+pub const SCALES: [ScaleSpec; 4] = [
+    ScaleSpec {
+        scale: Scale::Cpu,
+        segment: Some("cpu"),
+        implicit_model: Some(ModelKind::Mlp1x512),
+        admits: |p| p.dataset == DatasetKind::FashionMnist && p.model == ModelKind::Mlp1x512,
+        base: |_, model, randomization| cpu_base(model, randomization),
+        dropout: 0.2,
+        regularized_max_epochs: Some(1000),
+        augment_pad: Some(0),
+    },
+    ScaleSpec {
+        scale: Scale::Gpu,
+        segment: None,
+        implicit_model: None,
+        admits: |p| p.dataset != DatasetKind::Mnist,
+        base: paper,
+        dropout: 0.5,
+        regularized_max_epochs: None,
+        augment_pad: None,
+    },
+    ScaleSpec {
+        scale: Scale::Smoke,
+        segment: Some("smoke"),
+        implicit_model: None,
+        admits: |p| {
+            p.dataset == DatasetKind::FashionMnist
+                && SMOKE_MODELS.contains(&p.model)
+                && !p.regularizers.augment
+        },
+        base: |_, model, randomization| smoke(model, randomization),
+        dropout: 0.5,
+        regularized_max_epochs: None,
+        augment_pad: None,
+    },
+    ScaleSpec {
+        scale: Scale::Grid,
+        segment: Some("grid"),
+        implicit_model: None,
+        admits: |p| {
+            p.dataset == DatasetKind::FashionMnist
+                && GRID_MODELS.contains(&p.model)
+                && GRID_REGULARIZERS.contains(&p.regularizers)
+                && Randomization::FIG1A.contains(&p.randomization)
+        },
+        base: |_, model, randomization| grid(model, randomization),
+        dropout: 0.2,
+        regularized_max_epochs: Some(GRID_REGULARIZED_MAX_EPOCHS),
+        augment_pad: None,
+    },
+];
+
+impl Scale {
+    /// The scale's entry in [`SCALES`].
+    pub fn spec(self) -> &'static ScaleSpec {
+        SCALES
+            .iter()
+            .find(|s| s.scale == self)
+            .expect("every scale has an entry in SCALES")
+    }
+}
+
 fn dataset_slug(d: DatasetKind) -> &'static str {
     match d {
         DatasetKind::FashionMnist => "fashion",
@@ -111,16 +204,12 @@ fn parse_randomization(s: &str) -> Option<Randomization> {
 impl fmt::Display for Preset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(dataset_slug(self.dataset))?;
-        match self.scale {
-            Scale::Cpu => {
-                f.write_str("-cpu")?;
-                if self.model != ModelKind::Mlp1x512 {
-                    write!(f, "-{}", self.model)?;
-                }
-            }
-            Scale::Gpu => write!(f, "-{}", self.model)?,
-            Scale::Smoke => write!(f, "-smoke-{}", self.model)?,
-            Scale::Grid => write!(f, "-grid-{}", self.model)?,
+        let spec = self.scale.spec();
+        if let Some(segment) = spec.segment {
+            write!(f, "-{segment}")?;
+        }
+        if spec.implicit_model != Some(self.model) {
+            write!(f, "-{}", self.model)?;
         }
         let r = self.regularizers;
         if r == Regularizers::ALL {
@@ -158,37 +247,42 @@ impl std::str::FromStr for Preset {
         .into_iter()
         .find_map(|d| Some((d, name.strip_prefix(dataset_slug(d))?.strip_prefix('-')?)))
         .ok_or_else(unknown)?;
-        // Scale and model.
-        let (scale, model, mut rest) = if let Some(rest) = rest.strip_prefix("cpu-") {
+        // Scale: the one whose segment starts the rest, else the GPU scale's paper names.
+        let segment_of = |spec: &ScaleSpec| {
+            let segment = spec.segment?;
+            rest.strip_prefix(segment)?.strip_prefix('-')
+        };
+        let (spec, rest) = SCALES
+            .iter()
+            .find_map(|spec| Some((spec, segment_of(spec)?)))
+            .unwrap_or((Scale::Gpu.spec(), rest));
+        if spec.scale == Scale::Cpu {
             if let Some(rest) = rest.strip_prefix("alexnet-") {
                 // AlexNet at CPU scale is the grid's setup (one setup, trained once): a
                 // CPU-scale AlexNet name is refused naming the grid preset that runs it.
                 return Err(Error::config(
                     "preset",
                     format!(
-                        "{name:?} is no longer a preset: AlexNet at CPU scale is the grid's setup, \
+                        "{name:?} is not a preset: AlexNet at CPU scale is the grid's setup, \
                          fashion-grid-alexnet-{rest}"
                     ),
                 ));
             }
-            (Scale::Cpu, ModelKind::Mlp1x512, rest)
-        } else {
-            let (scale, rest) = if let Some(rest) = rest.strip_prefix("smoke-") {
-                (Scale::Smoke, rest)
-            } else if let Some(rest) = rest.strip_prefix("grid-") {
-                (Scale::Grid, rest)
-            } else {
-                (Scale::Gpu, rest)
-            };
-            // The longest model name first: "inception-nobn-..." also starts "inception-".
-            let mut models = ModelKind::all().to_vec();
-            models.sort_by_key(|m| std::cmp::Reverse(m.name().len()));
-            let (m, rest) = models
-                .into_iter()
-                .find_map(|m| Some((m, rest.strip_prefix(&m.name())?.strip_prefix('-')?)))
-                .ok_or_else(unknown)?;
-            (scale, m, rest)
+        }
+        // Model: the scale's only one, or the longest model name first
+        // ("inception-nobn-..." also starts "inception-").
+        let (model, mut rest) = match spec.implicit_model {
+            Some(m) => (m, rest),
+            None => {
+                let mut models = ModelKind::all().to_vec();
+                models.sort_by_key(|m| std::cmp::Reverse(m.name().len()));
+                models
+                    .into_iter()
+                    .find_map(|m| Some((m, rest.strip_prefix(&m.name())?.strip_prefix('-')?)))
+                    .ok_or_else(unknown)?
+            }
         };
+        let scale = spec.scale;
         // Regularizers, in their canonical order.
         let mut regularizers = Regularizers::NONE;
         if let Some(r) = rest.strip_prefix("regularized-") {
@@ -259,23 +353,7 @@ impl Preset {
     /// without augmentation; grid scale is the AlexNet/ResNet18 grid ([`grid_presets`]) with any of
     /// Fig. 1a's randomizations.
     fn check(&self) -> Result<()> {
-        let ok = match self.scale {
-            Scale::Cpu => {
-                self.dataset == DatasetKind::FashionMnist && self.model == ModelKind::Mlp1x512
-            }
-            Scale::Gpu => self.dataset != DatasetKind::Mnist,
-            Scale::Smoke => {
-                self.dataset == DatasetKind::FashionMnist
-                    && SMOKE_MODELS.contains(&self.model)
-                    && !self.regularizers.augment
-            }
-            Scale::Grid => {
-                self.dataset == DatasetKind::FashionMnist
-                    && GRID_MODELS.contains(&self.model)
-                    && GRID_REGULARIZERS.contains(&self.regularizers)
-                    && Randomization::FIG1A.contains(&self.randomization)
-            }
-        };
+        let ok = (self.scale.spec().admits)(self);
         if ok {
             Ok(())
         } else {
@@ -288,41 +366,23 @@ impl Preset {
 
     /// The experiment this preset names.
     pub fn experiment(&self) -> Experiment {
-        let mut e = match self.scale {
-            Scale::Cpu => cpu_base(self.model, self.randomization),
-            Scale::Gpu => paper(self.dataset, self.model, self.randomization),
-            Scale::Smoke => smoke(self.model, self.randomization),
-            Scale::Grid => grid(self.model, self.randomization),
-        };
+        let spec = self.scale.spec();
+        let mut e = (spec.base)(self.dataset, self.model, self.randomization);
         let r = self.regularizers;
         if r.weight_decay {
             e.train.weight_decay = 5e-4;
         }
         if r.dropout {
-            // 0.2 at CPU (and grid) scale, the rate the CPU bands were calibrated with (at
-            // 0.5, AlexNet took 121 epochs to fit the grid's true labels, against 57-71 at
-            // 0.2); 0.5 at full (and smoke) scale, AlexNet's classic rate.
-            e.dropout = match self.scale {
-                Scale::Cpu | Scale::Grid => 0.2,
-                Scale::Gpu | Scale::Smoke => 0.5,
-            };
+            e.dropout = spec.dropout;
         }
         if r.augment {
             e.train.augment = true;
+            if let Some(pad) = spec.augment_pad {
+                e.preprocess.augment_pad = pad;
+            }
         }
-        if self.scale == Scale::Grid && r.any() {
-            e.train.max_epochs = GRID_REGULARIZED_MAX_EPOCHS;
-        }
-        if self.scale == Scale::Cpu && r.any() {
-            // Regularized runs memorize more slowly: 1,000 epochs.
-            e.train.max_epochs = 1000;
-        }
-        if self.scale == Scale::Cpu && r.augment {
-            // Augmentation at CPU scale is flips only (`augment_pad` 0, so the 28×28 crop of
-            // a 28×28 image is the image): an MLP has no translation invariance, and with 1-2
-            // pixel shifts it had not memorized random labels after 1,000 epochs
-            // (golden/cpu-bands.json, observations).
-            e.preprocess.augment_pad = 0;
+        if let Some(epochs) = spec.regularized_max_epochs.filter(|_| r.any()) {
+            e.train.max_epochs = epochs;
         }
         e.name = self.to_string();
         e
@@ -603,6 +663,14 @@ pub fn grid_presets() -> Vec<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_scale_has_one_entry() {
+        assert_eq!(SCALES.len(), Scale::all().len());
+        for &scale in Scale::all() {
+            assert_eq!(scale.spec().scale, scale);
+        }
+    }
 
     #[test]
     fn every_listed_preset_round_trips_through_its_name() {
