@@ -14,7 +14,8 @@
 //!
 //! where REGULARIZERS is any of `augment`, `weight-decay`, `dropout` in that order, or
 //! `regularized` for all three, and RANDOMIZATION is `true-labels`, `random-labels`,
-//! `shuffled-pixels`, `random-pixels`, `gaussian` or `corrupt-P`.
+//! `shuffled-pixels`, `random-pixels`, `gaussian` or `corrupt-P`. Each scale's naming,
+//! setups and base experiment are one entry of [`SCALES`].
 use super::{Experiment, Scale, TrainConfig};
 use crate::data::transform::Normalization;
 use crate::data::DatasetKind;
