@@ -6,6 +6,7 @@ mod overrides;
 pub mod presets;
 mod run;
 mod rundir;
+mod scales;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -15,6 +16,7 @@ pub use overrides::Overrides;
 pub use presets::{Preset, Regularizers};
 pub use run::{check_runnable, run, run_with, summarize, RunOptions, RunRecord};
 pub use rundir::{write_atomic, RunDir, CHECKPOINT};
+pub use scales::{ScaleSpec, SCALES};
 
 use crate::data::DatasetKind;
 use crate::error::{Error, Result};
@@ -235,7 +237,7 @@ impl Experiment {
     /// for it.
     pub fn on_dataset(mut self, dataset: DatasetKind) -> Experiment {
         if dataset != self.dataset {
-            self.preprocess = presets::paper_preprocess(dataset);
+            self.preprocess = scales::paper_preprocess(dataset);
             self.dataset = dataset;
         }
         self
