@@ -42,10 +42,24 @@ pub struct Band {
     /// bands are provisional (no run of this harness at that scale yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<Calibration>,
+    /// Whether snapshots pin this band's measured values (they always pin whether each
+    /// measure holds). `false` where the value can show only one rounding cell while the band
+    /// holds (a fit that stops at 1.0; a band narrower than one cell), so that a pinned
+    /// value would be noise-free but say nothing the verdict does not.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub snapshot: bool,
     /// No claim of this scale reads the band (the smoke scale has the GPU bands' names, but
     /// no CIFAR-10 claims): it needs no calibration, and a claim that reads it fails.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unread: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// The spread of a band's measurement over the calibration runs.
@@ -325,6 +339,7 @@ mod tests {
             min: Some(1.0),
             max: Some(2.0),
             resolution: 1.0,
+            snapshot: true,
         };
         assert!(b.contains(1.0) && b.contains(2.0) && !b.contains(2.01) && !b.contains(0.99));
         assert_eq!(b.describe(), "in [1, 2]");

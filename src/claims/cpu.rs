@@ -232,7 +232,7 @@ pub const CPU: &[Claim] = &[
                 j.run(0).summary().final_test_acc,
                 j.run(1).summary().final_test_acc,
             );
-            j.within_band(
+            j.paired_within_band(
                 "test accuracy with every regularizer minus without".into(),
                 Some(reg - plain),
                 format!("{reg:.4} - {plain:.4} = {:+.4}", reg - plain),

@@ -2,6 +2,7 @@
 //! in slides, which this project started from: AlexNet and ResNet18 on Fashion-MNIST × true
 //! labels, random labels and random pixels × weight decay and dropout), on the grid
 //! presets, judged with golden/grid-bands.json.
+use super::stats::Expected;
 use super::{Claim, Judge};
 use crate::experiment::Scale;
 
@@ -112,7 +113,8 @@ pub const GRID: &[Claim] = &[
                     j.run(regularized).summary().name,
                     j.run(plain).summary().name
                 );
-                j.within_band(what, Some(a - b), format!("{a:.4} - {b:.4}"), &g.regularization_gap);
+                let detail = format!("{a:.4} - {b:.4}");
+                j.paired_within_band(what, Some(a - b), detail, &g.regularization_gap);
             }
         },
     },
@@ -131,7 +133,7 @@ pub const GRID: &[Claim] = &[
                 (test_acc(j, 0), test_acc(j, 1), test_acc(j, 2), test_acc(j, 3));
             let architecture = resnet - plain;
             let regularizer = (wd - plain).max(dropout - plain);
-            j.not_robust(
+            j.paired_not_robust(
                 "ResNet18's true-label test accuracy gain over AlexNet minus the larger gain of weight decay or dropout on AlexNet".into(),
                 Some(architecture - regularizer),
                 format!(
@@ -139,6 +141,11 @@ pub const GRID: &[Claim] = &[
                     wd - plain,
                     dropout - plain
                 ),
+                // The slides' conclusion: the architecture gains more than any regularizer.
+                Expected {
+                    min: Some(0.0),
+                    max: None,
+                },
             );
         },
     },

@@ -2,6 +2,7 @@
 //! and helpers that measure a run and hold the number against a band.
 use super::bands::{self, Band, CpuBands, GpuBands, GridBands};
 use super::checks::*;
+use super::stats::Expected;
 use super::verdict::{BandRef, Measure};
 use crate::error::Result;
 use crate::experiment::Scale;
@@ -49,6 +50,7 @@ fn band_ref(b: &Band) -> BandRef {
         min: b.min,
         max: b.max,
         resolution: b.resolution,
+        snapshot: b.snapshot,
     }
 }
 
@@ -71,6 +73,7 @@ impl Judge<'_> {
             detail,
             band: Some(band),
             holds,
+            paired: None,
         });
     }
 
@@ -88,6 +91,7 @@ impl Judge<'_> {
                 detail,
                 band: Some(band_ref(band)),
                 holds: false,
+                paired: None,
             });
             return;
         }
@@ -102,7 +106,46 @@ impl Judge<'_> {
             detail,
             band: None,
             holds: true,
+            paired: None,
         });
+    }
+
+    /// Marks the last measure taken as paired (two runs of one seed compared), its mean over
+    /// seeds expected in `expected`.
+    fn pair_last(&mut self, expected: Expected) {
+        if let Some(m) = self.measures.last_mut() {
+            m.paired = Some(expected);
+        }
+    }
+
+    /// [`Judge::within_band`] for a paired measure: asserted in `band` seed by seed, and over
+    /// seeds judged by its confidence interval against the same band.
+    pub fn paired_within_band(
+        &mut self,
+        what: String,
+        value: Option<f64>,
+        detail: String,
+        band: &Band,
+    ) {
+        self.within_band(what, value, detail, band);
+        self.pair_last(Expected {
+            min: band.min,
+            max: band.max,
+        });
+    }
+
+    /// The measure that says whether the claim itself holds, paired, where it is not robust
+    /// seed by seed at this scale: reported (the verdict is "not robust"), and over seeds
+    /// judged by its confidence interval against what the claim states, `expected`.
+    pub fn paired_not_robust(
+        &mut self,
+        what: String,
+        value: Option<f64>,
+        detail: String,
+        expected: Expected,
+    ) {
+        self.not_robust(what, value, detail);
+        self.pair_last(expected);
     }
 
     /// Reports the measure that says whether the claim itself holds, where it is not robust
@@ -251,10 +294,11 @@ impl Judge<'_> {
         (ratio, what, detail)
     }
 
-    /// Asserts the slowdown of run `slow` over run `fast` at train accuracy `t`.
+    /// Asserts the slowdown of run `slow` over run `fast` at train accuracy `t`: a paired
+    /// ratio (the two runs share their seed).
     pub fn slowdown_within(&mut self, slow: usize, fast: usize, t: f64, band: &Band) {
         let (r, what, detail) = self.slowdown_detail(slow, fast, t);
-        self.within_band(what, r, detail, band);
+        self.paired_within_band(what, r, detail, band);
     }
 
     /// Reports the slowdown without asserting it.

@@ -20,6 +20,7 @@ mod cpu;
 mod gpu;
 mod grid;
 mod judge;
+pub mod stats;
 mod verdict;
 
 pub use bands::{Band, BandSet, CpuBands, GpuBands, GridBands};
@@ -84,6 +85,32 @@ impl Claim {
             .collect()
     }
 }
+
+/// A conclusion of Xiao, Wang, Liu and Yu's slides that paired measures of claims answer:
+/// the report says in one line, per scale, whether the runs reproduce it.
+pub struct Conclusion {
+    /// A short name for it.
+    pub name: &'static str,
+    /// The slides' words.
+    pub words: &'static str,
+    /// The claims whose paired measures answer it; it is reproduced at a scale when every
+    /// paired measure of the scale's claim holds over the registered seeds.
+    pub claims: &'static [&'static str],
+}
+
+/// The slides' conclusions from their explicit-regularization test.
+pub const CONCLUSIONS: &[Conclusion] = &[
+    Conclusion {
+        name: "regularization is not necessary",
+        words: "both explicit regularization techniques help to improve the performance; however, the model can also generalize well without regularizers",
+        claims: &["regularization-not-necessary", "grid-regularization-not-necessary"],
+    },
+    Conclusion {
+        name: "architecture over regularizers",
+        words: "changing the model architecture from AlexNet to ResNet18 can achieve better gains than explicit regularizers",
+        claims: &["grid-architecture-over-regularizers"],
+    },
+];
 
 /// Every claim: CPU scale, then GPU, then smoke, then the AlexNet/ResNet18 grid.
 pub fn all() -> impl Iterator<Item = &'static Claim> {

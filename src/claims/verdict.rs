@@ -1,5 +1,7 @@
 //! A claim's verdict: every number its check measured beside the band it must fall in,
-//! its status (holds, does not hold, not robust), and what a snapshot pins of it.
+//! its status (holds, does not hold, not robust; a claim that cannot be judged for want of
+//! runs is incomplete), and what a snapshot pins of it.
+use super::stats::Expected;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -15,6 +17,11 @@ pub struct Measure {
     /// The band the value must fall in; `None` for a number that is reported, not asserted.
     pub band: Option<BandRef>,
     pub holds: bool,
+    /// Set on a paired measure (two runs of one seed compared: a difference or a ratio): what
+    /// its mean over seeds is expected to be. Over several seeds the report judges it by its
+    /// 95% confidence interval ([`super::stats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<Expected>,
 }
 
 /// A band as a measure used it (its ends may depend on the run, as the chance band does).
@@ -24,6 +31,9 @@ pub struct BandRef {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub resolution: f64,
+    /// Whether snapshots pin the measured value ([`super::Band::snapshot`]).
+    #[serde(default = "robust", skip_serializing_if = "is_robust")]
+    pub snapshot: bool,
 }
 
 impl BandRef {
@@ -83,7 +93,9 @@ pub fn quantize(v: f64, r: f64) -> f64 {
 }
 
 impl Verdict {
-    /// What a snapshot pins: the verdict and each asserted measure rounded to its band's
+    /// What a snapshot pins: the verdict's status (never a bare `holds`, which a claim whose
+    /// own measure is only reported would show beside a contradicting number), whether each
+    /// asserted measure holds, and, where its band's snapshot flag is set, the measure rounded to its band's
     /// resolution (the spread over seeds and instruction-set levels), never the raw floats,
     /// which differ between CPUs.
     pub fn snapshot(&self) -> serde_json::Value {
@@ -92,23 +104,22 @@ impl Verdict {
             .iter()
             .filter_map(|m| {
                 let b = m.band.as_ref()?;
-                Some(serde_json::json!({
+                let mut pinned = serde_json::json!({
                     "what": m.what,
                     "band": b.name,
-                    "value": m.value.map(|v| quantize(v, b.resolution)),
                     "holds": m.holds,
-                }))
+                });
+                if b.snapshot {
+                    pinned["value"] = m.value.map(|v| quantize(v, b.resolution)).into();
+                }
+                Some(pinned)
             })
             .collect();
-        let mut snap = serde_json::json!({
+        serde_json::json!({
             "claim": self.claim,
-            "holds": self.holds,
+            "status": self.status(),
             "measures": measures,
-        });
-        if !self.robust {
-            snap["robust"] = false.into();
-        }
-        snap
+        })
     }
 
     /// "holds", "does not hold" (an asserted measure is outside its band) or "not robust"
@@ -141,5 +152,50 @@ impl fmt::Display for Verdict {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_pins_the_status_word_and_only_the_values_of_informative_bands() {
+        let band = |name: &str, snapshot: bool| BandRef {
+            name: name.into(),
+            min: Some(0.5),
+            max: None,
+            resolution: 0.1,
+            snapshot,
+        };
+        let measure = |what: &str, value: f64, band: BandRef| Measure {
+            what: what.into(),
+            value: Some(value),
+            detail: String::new(),
+            band: Some(band),
+            holds: true,
+            paired: None,
+        };
+        let mut v = Verdict {
+            claim: "c".into(),
+            statement: String::new(),
+            seed: 0,
+            holds: true,
+            robust: false,
+            measures: vec![
+                measure("fit", 1.0, band("fit", false)),
+                measure("test accuracy", 0.712, band("acc", true)),
+            ],
+        };
+        let s = v.snapshot();
+        assert_eq!(s["status"], "not robust");
+        assert!(s.get("holds").is_none() && s.get("robust").is_none(), "{s}");
+        assert!(s["measures"][0].get("value").is_none(), "{s}");
+        assert_eq!(s["measures"][0]["holds"], true);
+        assert_eq!(s["measures"][1]["value"], 0.7);
+        v.robust = true;
+        assert_eq!(v.snapshot()["status"], "holds");
+        v.holds = false;
+        assert_eq!(v.snapshot()["status"], "does not hold");
     }
 }

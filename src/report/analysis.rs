@@ -2,6 +2,7 @@
 //! Every verdict comes from the claims registry ([`crate::claims::all`]), the same checks
 //! and bands the claim tests assert.
 use super::{LoadedRun, Unreadable};
+use crate::claims::stats::{self, Effect};
 use crate::claims::{self, Run, Verdict};
 use crate::experiment::Experiment;
 use crate::randomize::Randomization;
@@ -115,12 +116,30 @@ pub struct Tally {
     pub incomplete: usize,
 }
 
+/// One of the slides' conclusions ([`claims::CONCLUSIONS`]) at one scale, answered by the
+/// effects over seeds of the claim that tests it there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub conclusion: &'static str,
+    pub words: &'static str,
+    pub claim: String,
+    pub scale: String,
+    /// "holds" when every effect holds over the registered seeds; "does not hold" when one
+    /// does not; "not robust" when one straddles its expectation and none fails;
+    /// "incomplete" when one has no interval (fewer than two seeds, or a missing value).
+    pub status: &'static str,
+}
+
 /// Everything the report shows, computed from the runs alone.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub judged: Vec<Judged>,
     /// Each judged claim's verdicts counted over seeds, in registry order.
     pub tallies: Vec<Tally>,
+    /// Every paired measure over the registered seeds, claim by claim in registry order.
+    pub effects: Vec<Effect>,
+    /// The slides' conclusions, at each scale whose claim was judged.
+    pub answers: Vec<Answer>,
     /// The AlexNet/ResNet18 grid, cell by cell, where its runs are present.
     pub grid: Vec<GridCell>,
     pub fig1a: Vec<Fig1a>,
@@ -235,6 +254,53 @@ pub fn tallies(judged: &[Judged]) -> Vec<Tally> {
             "does not hold" => out[i].fails += 1,
             "not robust" => out[i].not_robust += 1,
             _ => out[i].incomplete += 1,
+        }
+    }
+    out
+}
+
+/// Every claim's paired measures over the seeds registered for its scale
+/// (golden/seeds.json), from its verdicts; a claim with no verdict has none.
+pub fn effects(judged: &[Judged]) -> Vec<Effect> {
+    claims::all()
+        .flat_map(|c| {
+            let verdicts: Vec<&Verdict> = judged
+                .iter()
+                .filter(|j| j.claim == c.id)
+                .filter_map(|j| j.verdict.as_ref())
+                .collect();
+            let registered = stats::registered_seeds(c.scale).unwrap_or(&[]);
+            stats::effects(&verdicts, registered)
+        })
+        .collect()
+}
+
+/// The slides' conclusions at each scale whose claim has effects among `effects`.
+pub fn answers(effects: &[Effect]) -> Vec<Answer> {
+    let mut out = Vec::new();
+    for c in claims::CONCLUSIONS {
+        for id in c.claims {
+            let mine: Vec<&Effect> = effects.iter().filter(|e| e.claim == *id).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let any = |s: &str| mine.iter().any(|e| e.status == s);
+            let status = if any("incomplete") {
+                "incomplete"
+            } else if any("does not hold") {
+                "does not hold"
+            } else if any("not robust") {
+                "not robust"
+            } else {
+                "holds"
+            };
+            out.push(Answer {
+                conclusion: c.name,
+                words: c.words,
+                claim: (*id).into(),
+                scale: claims::claim(id).map_or(String::new(), |k| k.scale.name()),
+                status,
+            });
         }
     }
     out
@@ -517,8 +583,11 @@ pub fn analyze(runs: &[LoadedRun], unreadable: &[Unreadable]) -> Analysis {
     });
 
     let judged = judge(runs, unreadable);
+    let effects = effects(&judged);
     Analysis {
         tallies: tallies(&judged),
+        answers: answers(&effects),
+        effects,
         grid: grid(runs),
         judged,
         fig1a,
@@ -741,6 +810,79 @@ mod tests {
         assert!(!a.tallies.iter().any(|t| t.claim == "grid-fits-true-labels"));
         assert_eq!(Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap().median, 2.5);
         assert!(Spread::of(&[]).is_none());
+    }
+
+    #[test]
+    fn paired_measures_give_intervals_over_the_registered_seeds_and_answer_the_slides() {
+        // Seeds 0-3 of the architecture claim's four runs: ResNet18 about 25 points below
+        // AlexNet, whose regularizers gain about a point; seed 50 is not registered.
+        let mut runs = Vec::new();
+        for seed in [0u64, 1, 2, 3, 50] {
+            let d = 0.01 * (seed % 4) as f64;
+            for (p, test) in [
+                ("fashion-grid-alexnet-true-labels", 0.70 + d),
+                ("fashion-grid-alexnet-weight-decay-true-labels", 0.71 + d),
+                ("fashion-grid-alexnet-dropout-true-labels", 0.715 + d),
+                ("fashion-grid-resnet18-true-labels", 0.45 + 2.0 * d),
+            ] {
+                let mut r = loaded(p, 20, test);
+                r.exp.train.seed = seed;
+                runs.push(r);
+            }
+        }
+        let a = analyze(&runs, &[]);
+        let margin: Vec<&Effect> = a
+            .effects
+            .iter()
+            .filter(|e| e.claim == "grid-architecture-over-regularizers")
+            .collect();
+        assert_eq!(margin.len(), 1, "{:?}", a.effects);
+        let m = margin[0];
+        assert_eq!((m.seeds.clone(), m.unregistered.clone()), (vec![0, 1, 2, 3], vec![50]));
+        // Per seed: (0.45 + 2d - 0.70 - d) - (0.715 + d - 0.70 - d) = -0.265 + d.
+        for (v, d) in m.values.iter().zip([0.0, 0.01, 0.02, 0.03]) {
+            assert!((v - (-0.265 + d)).abs() < 1e-9, "{:?}", m.values);
+        }
+        let i = m.interval.unwrap();
+        assert!((i.mean + 0.25).abs() < 1e-9 && i.hi < 0.0, "{i:?}");
+        assert_eq!(m.status, "does not hold");
+        // Each seed alone says "not robust": only over seeds is the margin judged.
+        assert!(a
+            .judged
+            .iter()
+            .filter(|j| j.claim == m.claim)
+            .all(|j| j.status() == "not robust"));
+        let answer = a
+            .answers
+            .iter()
+            .find(|x| x.claim == "grid-architecture-over-regularizers")
+            .unwrap();
+        assert_eq!((answer.status, answer.scale.as_str()), ("does not hold", "grid"));
+        // The regularization claim needs ResNet18's regularized runs too: none, no answer.
+        assert!(!a.answers.iter().any(|x| x.claim == "grid-regularization-not-necessary"));
+
+        let md = super::super::render::markdown(
+            std::path::Path::new("out"),
+            &a,
+            &runs,
+            &[],
+            "test machine",
+            ("", ""),
+        );
+        assert!(md.contains("### Effects over seeds"), "{md}");
+        assert!(md.contains("-0.2500 [-0.2"), "{md}");
+        assert!(md.contains(", n = 4 |"), "{md}");
+        assert!(md.contains("seeds not registered, left out: 50"), "{md}");
+        assert!(
+            md.contains("- **architecture over regularizers**") && md.contains("contradicted at grid scale"),
+            "{md}"
+        );
+
+        // One seed alone: the effect is incomplete, and so is the answer.
+        let one: Vec<LoadedRun> = runs.iter().filter(|r| r.exp.train.seed == 0).cloned().collect();
+        let a = analyze(&one, &[]);
+        assert!(a.effects.iter().all(|e| e.status == "incomplete" && e.interval.is_none()));
+        assert!(a.answers.iter().all(|x| x.status == "incomplete"));
     }
 
     #[test]

@@ -113,6 +113,10 @@ pub struct ReportSummary {
     pub skipped: Vec<String>,
     pub total_train_s: f64,
     pub verdicts: Vec<Judged>,
+    /// Paired measures over the registered seeds: mean, 95% interval, n, status.
+    pub effects: Vec<crate::claims::stats::Effect>,
+    /// The slides' conclusions, answered per scale from the effects.
+    pub conclusions: Vec<analysis::Answer>,
     pub table: Vec<TableRow>,
     pub figures: Vec<String>,
     pub per_run: BTreeMap<String, serde_json::Value>,
@@ -193,6 +197,8 @@ pub(crate) fn write_report(
         skipped,
         total_train_s: runs.iter().map(|r| r.summary.wall_s).sum(),
         verdicts: a.judged,
+        effects: a.effects,
+        conclusions: a.answers,
         table: a.table,
         figures,
         per_run,
