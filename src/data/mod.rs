@@ -355,6 +355,56 @@ pub fn load_located(kind: DatasetKind, located: &Located) -> Result<RawData> {
     })
 }
 
+/// A test image that is also a training image, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedImage {
+    /// Its indices in the training split (every copy among the training images compared).
+    pub train: Vec<usize>,
+    /// Its index in the test split.
+    pub test: usize,
+}
+
+/// One md5 digest per image of `images[..n]` (`u8` `[N, C, H, W]`), over its bytes.
+fn image_digests(images: &Tensor, n: i64) -> Vec<[u8; 16]> {
+    use md5::{Digest, Md5};
+    let bytes = Vec::<u8>::try_from(images.narrow(0, 0, n).contiguous().flatten(0, -1))
+        .expect("u8 images");
+    let per = bytes.len() / n.max(1) as usize;
+    bytes
+        .chunks(per.max(1))
+        .map(|image| Md5::digest(image).into())
+        .collect()
+}
+
+/// The test images among the first `test_size` (all when `None`) that are also among the
+/// first `train_size` training images, compared by content (an md5 digest of every image's
+/// pixels), not by index: a test image that the net was trained on would lift every
+/// test-accuracy band it is read by. Subsets are the first images of each split, as
+/// [`Dataset::from_raw`] takes them.
+pub fn shared_images(
+    raw: &RawData,
+    train_size: Option<usize>,
+    test_size: Option<usize>,
+) -> Vec<SharedImage> {
+    let n = |s: &RawSplit, k: Option<usize>| k.map_or(s.len(), |k| (k as i64).min(s.len()));
+    let mut train: std::collections::HashMap<[u8; 16], Vec<usize>> = Default::default();
+    let tr = &raw.train;
+    for (i, d) in image_digests(&tr.images, n(tr, train_size)).into_iter().enumerate() {
+        train.entry(d).or_default().push(i);
+    }
+    let te = &raw.test;
+    image_digests(&te.images, n(te, test_size))
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, d)| {
+            train.get(&d).map(|i| SharedImage {
+                train: i.clone(),
+                test: j,
+            })
+        })
+        .collect()
+}
+
 /// Per-channel mean and (population) std of `[N, C, H, W]` images, as given (no scaling).
 pub fn channel_stats(images: &Tensor) -> (Vec<f64>, Vec<f64>) {
     let c = images.size()[1];
@@ -483,6 +533,43 @@ mod tests {
             e,
             "invalid train_size: 21 is larger than the 20 images cifar10 has"
         );
+    }
+
+    #[test]
+    fn shared_images_are_found_by_content_within_the_subsets_compared() {
+        let root = tempfile::tempdir().unwrap();
+        // The generated files repeat their pixel pattern every 251 images of either split
+        // (784 = 31 mod 251, and 251 is prime): test image j is training image i exactly
+        // when i = j mod 251, so the first 10 test images are the first 10 training images.
+        write_idx_dataset(&root.path().join("mnist"), 300, 10, false);
+        let raw = load(DatasetKind::Mnist, Some(root.path())).unwrap();
+        let shared = shared_images(&raw, None, None);
+        let pairs: Vec<(Vec<usize>, usize)> =
+            shared.iter().map(|s| (s.train.clone(), s.test)).collect();
+        let want: Vec<(Vec<usize>, usize)> = (0..10)
+            .map(|j| (if j < 300 - 251 { vec![j, j + 251] } else { vec![j] }, j))
+            .collect();
+        assert_eq!(pairs, want);
+        // Only the subsets a run would take are compared.
+        assert_eq!(shared_images(&raw, Some(4), Some(10)).len(), 4);
+        assert!(shared_images(&raw, Some(300), Some(0)).is_empty());
+
+        // CIFAR-10's generated batches differ in every image: nothing shared.
+        cifar::testutil::write_extracted(&root.path().join("cifar10"), 4);
+        let raw = load(DatasetKind::Cifar10, Some(root.path())).unwrap();
+        assert!(shared_images(&raw, None, None).is_empty());
+        // A test image copied from a training image is found, wherever it sits.
+        let test = raw.test.images.copy();
+        test.get(3).copy_(&raw.train.images.get(17));
+        let raw = RawData {
+            test: RawSplit {
+                images: test,
+                labels: raw.test.labels.copy(),
+            },
+            ..raw
+        };
+        let shared = shared_images(&raw, None, None);
+        assert_eq!(shared, vec![SharedImage { train: vec![17], test: 3 }]);
     }
 
     #[test]

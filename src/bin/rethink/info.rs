@@ -95,6 +95,23 @@ pub(crate) fn data_cmd(action: DataAction) -> Result<()> {
                     fmt(&std)
                 );
             }
+            let shared = data::shared_images(&raw, None, None);
+            match shared.as_slice() {
+                [] => println!("train/test: no test image is a training image (compared by the md5 of its pixels)"),
+                some => {
+                    let shown: Vec<String> = some
+                        .iter()
+                        .take(10)
+                        .map(|s| format!("test {} = train {:?}", s.test, s.train))
+                        .collect();
+                    println!(
+                        "train/test: {} test images are also training images, byte for byte (a preset whose subsets hold both reads them as test images): {}{}",
+                        some.len(),
+                        shown.join(", "),
+                        if some.len() > 10 { ", ..." } else { "" }
+                    );
+                }
+            }
         }
     }
     Ok(())
