@@ -119,27 +119,34 @@ pub struct Effect {
     pub status: &'static str,
 }
 
+/// One paired measure as gathered over seeds: its words, its expectation, and each seed's
+/// value.
+type Gathered = (String, Expected, BTreeMap<u64, Option<f64>>);
+
 /// Every paired measure of `verdicts` (one claim's, one per seed) over the seeds registered
 /// for its scale, in the order the verdicts measure them.
 pub fn effects(verdicts: &[&Verdict], registered: &[u64]) -> Vec<Effect> {
-    let mut order: Vec<(String, String)> = Vec::new();
-    let mut by: BTreeMap<(String, String), (Expected, BTreeMap<u64, Option<f64>>)> =
-        BTreeMap::new();
+    // A claim's check takes its measures in one order whatever the seed, so the k-th paired
+    // measure of every seed's verdict is the same measure (its words name the seed's runs).
+    let mut order: Vec<(String, usize)> = Vec::new();
+    let mut by: BTreeMap<(String, usize), Gathered> = BTreeMap::new();
     for v in verdicts {
-        for m in &v.measures {
-            let Some(expected) = m.paired else { continue };
-            let key = (v.claim.clone(), m.what.clone());
+        let paired = v.measures.iter().filter_map(|m| Some((m, m.paired?)));
+        for (k, (m, expected)) in paired.enumerate() {
+            let key = (v.claim.clone(), k);
             if !by.contains_key(&key) {
                 order.push(key.clone());
             }
-            let entry = by.entry(key).or_insert((expected, BTreeMap::new()));
-            entry.1.insert(v.seed, m.value);
+            let entry = by
+                .entry(key)
+                .or_insert_with(|| (without_seed(&m.what), expected, BTreeMap::new()));
+            entry.2.insert(v.seed, m.value);
         }
     }
     order
         .into_iter()
         .map(|key| {
-            let (expected, per_seed) = &by[&key];
+            let (what, expected, per_seed) = &by[&key];
             let unregistered = per_seed
                 .keys()
                 .filter(|s| !registered.contains(s))
@@ -163,7 +170,7 @@ pub fn effects(verdicts: &[&Verdict], registered: &[u64]) -> Vec<Effect> {
             };
             Effect {
                 claim: key.0,
-                what: key.1,
+                what: what.clone(),
                 expected: *expected,
                 seeds,
                 values,
@@ -175,6 +182,24 @@ pub fn effects(verdicts: &[&Verdict], registered: &[u64]) -> Vec<Effect> {
             }
         })
         .collect()
+}
+
+/// `what` with the seed suffix of run names (`NAME-seedK`, as `reproduce --seeds` names
+/// seed K's runs) taken out, so that it names the measure of every seed.
+fn without_seed(what: &str) -> String {
+    let mut out = String::with_capacity(what.len());
+    let mut rest = what;
+    while let Some(i) = rest.find("-seed") {
+        let after = &rest[i + 5..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..i]);
+        if digits == 0 {
+            out.push_str("-seed");
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Deserialize)]
@@ -198,12 +223,17 @@ fn parse_seeds(text: &str) -> Result<BTreeMap<String, Vec<u64>>> {
         if seeds.len() < 2 || distinct.len() != seeds.len() {
             return Err(Error::format(
                 SEEDS_FILE,
-                format!("scale {scale}: the seeds must be at least two, all distinct; got {seeds:?}"),
+                format!(
+                    "scale {scale}: the seeds must be at least two, all distinct; got {seeds:?}"
+                ),
             ));
         }
     }
     if let Some(extra) = file.scales.keys().find(|k| k.parse::<Scale>().is_err()) {
-        return Err(Error::format(SEEDS_FILE, format!("{extra:?} is not a scale")));
+        return Err(Error::format(
+            SEEDS_FILE,
+            format!("{extra:?} is not a scale"),
+        ));
     }
     Ok(file.scales)
 }
@@ -276,10 +306,28 @@ mod tests {
         for &scale in Scale::all() {
             assert!(registered_seeds(scale).unwrap().len() >= 2);
         }
-        let e = crate::error::chain(&parse_seeds(&SEEDS.replace("\"grid\": [0, 1", "\"grid\": [0, 0")).unwrap_err());
-        assert!(e.contains(SEEDS_FILE) && e.contains("scale grid") && e.contains("distinct"), "{e}");
-        let e = crate::error::chain(&parse_seeds(&SEEDS.replace("\"smoke\"", "\"smok\"")).unwrap_err());
+        let e = crate::error::chain(
+            &parse_seeds(&SEEDS.replace("\"grid\": [0, 1", "\"grid\": [0, 0")).unwrap_err(),
+        );
+        assert!(
+            e.contains(SEEDS_FILE) && e.contains("scale grid") && e.contains("distinct"),
+            "{e}"
+        );
+        let e =
+            crate::error::chain(&parse_seeds(&SEEDS.replace("\"smoke\"", "\"smok\"")).unwrap_err());
         assert!(e.contains("no seeds registered for scale smoke"), "{e}");
+    }
+
+    #[test]
+    fn a_measure_is_named_without_its_runs_seed_suffix() {
+        assert_eq!(
+            without_seed("test accuracy of net-wd-seed12 minus net-seed12"),
+            "test accuracy of net-wd minus net"
+        );
+        assert_eq!(
+            without_seed("a -seeded name, net-seed"),
+            "a -seeded name, net-seed"
+        );
     }
 
     fn verdict(seed: u64, values: &[(&str, Option<f64>, Option<Expected>)]) -> Verdict {
@@ -317,7 +365,10 @@ mod tests {
         let e = effects(&refs, &[0, 1, 2, 3]);
         assert_eq!(e.len(), 1, "only the paired measure: {e:?}");
         let e = &e[0];
-        assert_eq!((e.seeds.clone(), e.unregistered.clone()), (vec![0, 1, 2], vec![99]));
+        assert_eq!(
+            (e.seeds.clone(), e.unregistered.clone()),
+            (vec![0, 1, 2], vec![99])
+        );
         let i = e.interval.unwrap();
         assert!((i.mean - 0.1).abs() < 1e-12 && i.lo > 0.0, "{i:?}");
         assert_eq!(e.status, "holds");
@@ -326,6 +377,9 @@ mod tests {
         vs[1].measures[1].value = None;
         let refs: Vec<&Verdict> = vs.iter().collect();
         let e = &effects(&refs, &[0, 1, 2, 3])[0];
-        assert_eq!((e.missing.clone(), e.interval, e.status), (vec![1], None, "incomplete"));
+        assert_eq!(
+            (e.missing.clone(), e.interval, e.status),
+            (vec![1], None, "incomplete")
+        );
     }
 }

@@ -827,6 +827,11 @@ mod tests {
             ] {
                 let mut r = loaded(p, 20, test);
                 r.exp.train.seed = seed;
+                // As `reproduce --seeds` names seed K's runs.
+                if seed > 0 {
+                    r.summary.name = format!("{p}-seed{seed}");
+                    r.exp.name = r.summary.name.clone();
+                }
                 runs.push(r);
             }
         }
@@ -838,7 +843,10 @@ mod tests {
             .collect();
         assert_eq!(margin.len(), 1, "{:?}", a.effects);
         let m = margin[0];
-        assert_eq!((m.seeds.clone(), m.unregistered.clone()), (vec![0, 1, 2, 3], vec![50]));
+        assert_eq!(
+            (m.seeds.clone(), m.unregistered.clone()),
+            (vec![0, 1, 2, 3], vec![50])
+        );
         // Per seed: (0.45 + 2d - 0.70 - d) - (0.715 + d - 0.70 - d) = -0.265 + d.
         for (v, d) in m.values.iter().zip([0.0, 0.01, 0.02, 0.03]) {
             assert!((v - (-0.265 + d)).abs() < 1e-9, "{:?}", m.values);
@@ -857,9 +865,15 @@ mod tests {
             .iter()
             .find(|x| x.claim == "grid-architecture-over-regularizers")
             .unwrap();
-        assert_eq!((answer.status, answer.scale.as_str()), ("does not hold", "grid"));
+        assert_eq!(
+            (answer.status, answer.scale.as_str()),
+            ("does not hold", "grid")
+        );
         // The regularization claim needs ResNet18's regularized runs too: none, no answer.
-        assert!(!a.answers.iter().any(|x| x.claim == "grid-regularization-not-necessary"));
+        assert!(!a
+            .answers
+            .iter()
+            .any(|x| x.claim == "grid-regularization-not-necessary"));
 
         let md = super::super::render::markdown(
             std::path::Path::new("out"),
@@ -874,14 +888,23 @@ mod tests {
         assert!(md.contains(", n = 4 |"), "{md}");
         assert!(md.contains("seeds not registered, left out: 50"), "{md}");
         assert!(
-            md.contains("- **architecture over regularizers**") && md.contains("contradicted at grid scale"),
+            md.contains("- **architecture over regularizers**")
+                && md.contains("contradicted at grid scale")
+                && md.contains("0 of 1 intervals lie wholly above zero"),
             "{md}"
         );
 
         // One seed alone: the effect is incomplete, and so is the answer.
-        let one: Vec<LoadedRun> = runs.iter().filter(|r| r.exp.train.seed == 0).cloned().collect();
+        let one: Vec<LoadedRun> = runs
+            .iter()
+            .filter(|r| r.exp.train.seed == 0)
+            .cloned()
+            .collect();
         let a = analyze(&one, &[]);
-        assert!(a.effects.iter().all(|e| e.status == "incomplete" && e.interval.is_none()));
+        assert!(a
+            .effects
+            .iter()
+            .all(|e| e.status == "incomplete" && e.interval.is_none()));
         assert!(a.answers.iter().all(|x| x.status == "incomplete"));
     }
 

@@ -176,7 +176,11 @@ fn interval_words(e: &crate::claims::stats::Effect) -> String {
         Some(i) => format!("{:+.4} [{:+.4}, {:+.4}], n = {}", i.mean, i.lo, i.hi, i.n),
         None if !e.missing.is_empty() => format!(
             "no interval: no value on seed {}",
-            e.missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            e.missing
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => format!("no interval: n = {}", e.values.len()),
     }
@@ -206,7 +210,11 @@ fn effects_over_seeds(a: &Analysis) -> String {
         } else {
             format!(
                 " (seeds not registered, left out: {})",
-                e.unregistered.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                e.unregistered
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         let status = match e.status {
@@ -228,13 +236,17 @@ fn effects_over_seeds(a: &Analysis) -> String {
             "\n### Xiao, Wang, Liu and Yu's conclusions\n\nEach conclusion of their explicit-regularization test, at each scale whose claim was judged: reproduced when every paired measure of that claim holds over the registered seeds.\n"
         );
         for ans in &a.answers {
-            let numbers = a
-                .effects
+            let mine: Vec<_> = a.effects.iter().filter(|e| e.claim == ans.claim).collect();
+            let numbers = mine
                 .iter()
-                .filter(|e| e.claim == ans.claim)
                 .map(|e| format!("{}: {}", e.what, interval_words(e)))
                 .collect::<Vec<_>>()
                 .join("; ");
+            // Whether each effect is a robust gain: the words "help" and "gains" claim a sign.
+            let above = mine
+                .iter()
+                .filter(|e| e.interval.is_some_and(|i| i.lo > 0.0))
+                .count();
             let verb = match ans.status {
                 "holds" => "reproduced",
                 "does not hold" => "contradicted",
@@ -243,8 +255,13 @@ fn effects_over_seeds(a: &Analysis) -> String {
             };
             let _ = writeln!(
                 md,
-                "- **{}** (\"{}\"): {} at {} scale ({}): {numbers}",
-                ans.conclusion, ans.words, verb, ans.scale, ans.claim
+                "- **{}** (\"{}\"): {} at {} scale ({}); {above} of {} intervals lie wholly above zero: {numbers}",
+                ans.conclusion,
+                ans.words,
+                verb,
+                ans.scale,
+                ans.claim,
+                mine.len()
             );
         }
     }
