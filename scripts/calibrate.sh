@@ -3,9 +3,11 @@
 # instruction-set levels, with the tests' thread setting (--threads 1).
 #
 # Usage: scripts/calibrate.sh OUT_DIR "SEEDS" "LEVELS" PRESET...
-#   LEVELS: native (the CPU's own kernels) and/or sse42, which imitates an x86-64-v2 CPU
-#   (SSE4.2, no AVX) on this one: libtorch's ATen kernels at their default level, MKL limited
-#   to SSE4.2 and oneDNN to SSE4.1, and glibc's math functions without AVX or FMA.
+#   LEVELS: native (the CPU's own kernels), avx2, which imitates an x86-64-v3 CPU (AVX2, no
+#   AVX-512) on an AVX-512 one: ATen, MKL and oneDNN capped at AVX2 and glibc's math without
+#   AVX-512, and/or sse42, which imitates an x86-64-v2 CPU (SSE4.2, no AVX) on this one:
+#   libtorch's ATen kernels at their default level, MKL limited to SSE4.2 and oneDNN to
+#   SSE4.1, and glibc's math functions without AVX or FMA.
 #
 # Each run goes to OUT_DIR/LEVEL/sSEED/runs/PRESET, the layout of `rethink reproduce`, so
 # `rethink report OUT_DIR/LEVEL/sSEED` judges one seed's claims. A finished run (summary.json
@@ -28,6 +30,8 @@ printf '%s\n' "${jobs[@]}" | xargs -P "${JOBS:-2}" -L 1 bash -c '
     native) env=() ;;
     sse42) env=(ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
                 GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-F16C,-AVX512F,-AVX512BW,-AVX512DQ,-AVX512VL,-BMI1,-BMI2) ;;
+    avx2) env=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+               GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512BW,-AVX512DQ,-AVX512VL) ;;
     *) echo "unknown level $level" >&2; exit 1 ;;
   esac
   dir="$out/$level/s$seed/runs/$preset"

@@ -219,6 +219,48 @@ pub struct Randomized {
     pub test: Split,
     /// Training examples whose label differs from the original one.
     pub corrupted: Vec<bool>,
+    /// Where labels were randomized, the test accuracy those realized labels imply by chance
+    /// ([`implied_chance`]); `None` where every label is true.
+    pub implied_chance: Option<f64>,
+}
+
+/// The test accuracy that a net which learned the realized training labels reaches by
+/// chance: a test image of class c gets the labels that the training images of class c were
+/// given, in their proportions, so it is right with probability q_c, the share of class-c
+/// training images labelled c; over the test set, the sum of p_c q_c with p_c the share of
+/// test images of class c. A class absent from the training images has q_c = 1/classes.
+///
+/// Why not 1/classes: a few hundred randomly labelled images give each class a realized
+/// q_c that is itself random (binomial over its ~n/classes images), and a memorizing net's
+/// test accuracy follows the realized labels, not their expectation. Measured on the grid's
+/// 128 images, accuracy around 0.1 spread 1.7-2 times wider than a binomial over the test
+/// images; this is the share of that spread that the labels themselves explain.
+pub fn implied_chance(true_train: &[i64], realized: &[i64], test: &[i64], classes: i64) -> f64 {
+    let k = classes.max(1) as usize;
+    let (mut seen, mut kept) = (vec![0usize; k], vec![0usize; k]);
+    for (&t, &r) in true_train.iter().zip(realized) {
+        if let Some(c) = usize::try_from(t).ok().filter(|&c| c < k) {
+            seen[c] += 1;
+            kept[c] += usize::from(t == r);
+        }
+    }
+    let mut test_share = vec![0usize; k];
+    for &t in test {
+        if let Some(c) = usize::try_from(t).ok().filter(|&c| c < k) {
+            test_share[c] += 1;
+        }
+    }
+    let n = test.len().max(1) as f64;
+    (0..k)
+        .map(|c| {
+            let q = if seen[c] == 0 {
+                1.0 / k as f64
+            } else {
+                kept[c] as f64 / seen[c] as f64
+            };
+            test_share[c] as f64 / n * q
+        })
+        .sum()
 }
 
 impl Randomized {
@@ -246,11 +288,13 @@ pub fn apply(
             train: keep(train),
             test: keep(test),
             corrupted: vec![false; n],
+            implied_chance: None,
         },
         Randomization::RandomLabels | Randomization::Corrupt(_) => {
             let orig = Vec::<i64>::try_from(train.labels.to_device(tch::Device::Cpu))?;
             let new = corrupt_labels(&orig, classes, r.label_noise(), seed);
             let corrupted = orig.iter().zip(&new).map(|(a, b)| a != b).collect();
+            let test_labels = Vec::<i64>::try_from(test.labels.to_device(tch::Device::Cpu))?;
             Randomized {
                 train: Split {
                     images: train.images.shallow_clone(),
@@ -258,6 +302,7 @@ pub fn apply(
                 },
                 test: keep(test),
                 corrupted,
+                implied_chance: Some(implied_chance(&orig, &new, &test_labels, classes)),
             }
         }
         Randomization::ShuffledPixels => {
@@ -271,6 +316,7 @@ pub fn apply(
                 train: shuffle(train),
                 test: shuffle(test),
                 corrupted: vec![false; n],
+                implied_chance: None,
             }
         }
         Randomization::RandomPixels => Randomized {
@@ -283,6 +329,7 @@ pub fn apply(
                 labels: test.labels.shallow_clone(),
             },
             corrupted: vec![false; n],
+            implied_chance: None,
         },
         Randomization::Gaussian => {
             let (mean, std) = channel_stats(&train.images);
@@ -306,6 +353,7 @@ pub fn apply(
                     labels: test.labels.shallow_clone(),
                 },
                 corrupted: vec![false; n],
+                implied_chance: None,
             }
         }
     };
@@ -318,6 +366,51 @@ mod tests {
     use proptest::prelude::*;
     use rand::Rng;
     use tch::Device;
+
+    #[test]
+    fn implied_chance_is_the_test_share_weighted_rate_of_labels_kept_per_class() {
+        // Class 0: 4 training images, 1 kept; class 1: 2, both kept; class 2: none trained.
+        let truth = [0, 0, 0, 0, 1, 1];
+        let given = [0, 1, 2, 1, 1, 1];
+        // Test: half class 0, a quarter each of 1 and 2.
+        let test = [0, 0, 1, 2];
+        let p = implied_chance(&truth, &given, &test, 4);
+        assert!(
+            (p - (0.5 * 0.25 + 0.25 * 1.0 + 0.25 * 0.25)).abs() < 1e-12,
+            "{p}"
+        );
+        // True labels imply 1 for the classes trained on; over many images uniform random
+        // labels imply about 1/k.
+        assert_eq!(implied_chance(&truth, &truth, &[0, 0, 1], 4), 1.0);
+        let n = 100_000;
+        let truth: Vec<i64> = (0..n).map(|i| i % 10).collect();
+        let given = corrupt_labels(&truth, 10, 1.0, 3);
+        let p = implied_chance(&truth, &given, &truth[..1000], 10);
+        assert!((p - 0.1).abs() < 0.01, "{p}");
+    }
+
+    #[test]
+    fn label_randomizations_record_their_implied_chance_and_others_none() {
+        let (train, test) = (split(200, 1, 4, 1), split(50, 1, 4, 2));
+        for r in [Randomization::RandomLabels, Randomization::Corrupt(0.5)] {
+            let out = apply(&train, &test, r, 10, 7).unwrap();
+            let p = out.implied_chance.unwrap();
+            let want = 1.0 - r.label_noise() + r.label_noise() / 10.0;
+            assert!((p - want).abs() < 0.15, "{r}: {p} vs about {want}");
+        }
+        for r in [
+            Randomization::TrueLabels,
+            Randomization::RandomPixels,
+            Randomization::Gaussian,
+            Randomization::ShuffledPixels,
+        ] {
+            assert_eq!(
+                apply(&train, &test, r, 10, 7).unwrap().implied_chance,
+                None,
+                "{r}"
+            );
+        }
+    }
 
     fn split(n: i64, c: i64, s: i64, seed: u64) -> Split {
         let mut r = ChaCha8Rng::seed_from_u64(seed);

@@ -67,8 +67,9 @@ fn is_yes(b: &bool) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
     pub seeds: Vec<u64>,
-    /// Instruction-set levels: `native` (the CPU's own kernels) and `sse42` (an x86-64-v2
-    /// CPU imitated on the same machine; see scripts/calibrate.sh).
+    /// Instruction-set levels: `native` (the CPU's own kernels), `avx2` (an x86-64-v3 CPU
+    /// imitated on an AVX-512 one) and `sse42` (an x86-64-v2 CPU imitated on the same
+    /// machine); see scripts/calibrate.sh.
     pub levels: Vec<String>,
     /// Number of measurements (seeds × levels).
     pub n: usize,

@@ -38,6 +38,42 @@ pub fn chance_z(run: &(impl Run + ?Sized), classes: usize) -> f64 {
     (s.final_test_acc - p) / (p * (1.0 - p) / s.test_size.max(1) as f64).sqrt()
 }
 
+/// Where a random-label run's test accuracy stands against chance, which for a net that
+/// memorized a few hundred randomly labelled images is an interval, not one number: from
+/// 1/`classes` (the net learned no class structure) to the accuracy its realized labels
+/// imply (`randomize::implied_chance`: it learned the classes and labels them as their
+/// training images happened to be labelled), whichever is lower to whichever is higher.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChanceInterval {
+    pub lo: f64,
+    pub hi: f64,
+    /// The implied end.
+    pub implied: f64,
+    /// 0 inside the interval; outside, the signed distance from its nearer end in binomial
+    /// standard deviations at that end for the run's test size.
+    pub z: f64,
+}
+
+/// Run `run`'s [`ChanceInterval`]; `None` for a run that did not record its implied chance
+/// (true labels, or written before it was recorded).
+pub fn chance_interval(run: &(impl Run + ?Sized), classes: usize) -> Option<ChanceInterval> {
+    let s = run.summary();
+    let implied = s.implied_chance?;
+    let uniform = 1.0 / classes as f64;
+    let (lo, hi) = (uniform.min(implied), uniform.max(implied));
+    let n = s.test_size.max(1) as f64;
+    let sd = |p: f64| (p * (1.0 - p) / n).sqrt().max(f64::MIN_POSITIVE);
+    let a = s.final_test_acc;
+    let z = if a > hi {
+        (a - hi) / sd(hi)
+    } else if a < lo {
+        (a - lo) / sd(lo)
+    } else {
+        0.0
+    };
+    Some(ChanceInterval { lo, hi, implied, z })
+}
+
 /// `epochs_to(slow, t) / epochs_to(fast, t)`, or `None` when a run never reached `t`.
 pub fn slowdown(slow: &(impl Run + ?Sized), fast: &(impl Run + ?Sized), t: f64) -> Option<f64> {
     Some(epochs_to(slow, t)? as f64 / epochs_to(fast, t)?.max(1) as f64)
@@ -121,6 +157,29 @@ pub fn clean_first(run: &(impl Run + ?Sized), clean_t: f64) -> Option<(usize, f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chance_is_an_interval_from_uniform_to_what_the_labels_imply() {
+        use crate::experiment::testutil::fake;
+        let run = |test: f64, implied: Option<f64>| {
+            let mut r = fake("fashion-grid-alexnet-random-labels", 20, Some(40), test);
+            r.summary.implied_chance = implied;
+            r
+        };
+        let sd = |p: f64| (p * (1.0 - p) / 300.0f64).sqrt();
+        // Inside [0.1, 0.15]: 0 sigma, though 2.9 sigma from 0.1 alone.
+        let c = chance_interval(&run(0.15, Some(0.15)), 10).unwrap();
+        assert_eq!((c.lo, c.hi, c.z), (0.1, 0.15, 0.0));
+        assert!(chance_z(&run(0.15, Some(0.15)), 10) > 2.8);
+        // Above: sigmas at the upper end; below: at the lower end, wherever the implied end is.
+        let c = chance_interval(&run(0.2, Some(0.15)), 10).unwrap();
+        assert!((c.z - 0.05 / sd(0.15)).abs() < 1e-9, "{c:?}");
+        let c = chance_interval(&run(0.02, Some(0.06)), 10).unwrap();
+        assert_eq!((c.lo, c.hi), (0.06, 0.1));
+        assert!((c.z + 0.04 / sd(0.06)).abs() < 1e-9, "{c:?}");
+        // A run that did not record it has none: its claim cannot be judged at chance.
+        assert!(chance_interval(&run(0.1, None), 10).is_none());
+    }
 
     #[test]
     fn spearman_handles_order_and_ties() {

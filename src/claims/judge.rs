@@ -210,22 +210,41 @@ impl Judge<'_> {
         self.within_band(what, Some(s.final_train_acc), detail, band);
     }
 
-    /// Run `i`'s test accuracy is at chance (band `chance_sigmas`, in binomial sigmas).
+    /// Run `i`'s test accuracy is at chance (band `chance_sigmas`, in binomial sigmas outside
+    /// its chance interval).
     pub fn at_chance(&mut self, i: usize) {
         let b = self.cpu;
         self.at_chance_within(i, &b.chance_sigmas);
     }
 
-    /// Run `i`'s test accuracy is within `band` binomial sigmas of chance.
+    /// Run `i`'s test accuracy is within `band` binomial sigmas of its chance interval
+    /// ([`chance_interval`]): between 1/10 and the accuracy its realized labels imply, since
+    /// a memorizing net's test accuracy follows the labels its few training images were
+    /// actually given as far as it learned their classes.
     pub fn at_chance_within(&mut self, i: usize, band: &Band) {
         let s = self.runs[i].summary();
-        let z = chance_z(self.runs[i], 10);
-        let detail = format!(
-            "test accuracy {:.4}: {z:+.2} sigma from chance (0.1) for {} test images",
-            s.final_test_acc, s.test_size
+        let chance = chance_interval(self.runs[i], 10);
+        let detail = match chance {
+            Some(c) => format!(
+                "test accuracy {:.4} against chance in [{:.4}, {:.4}] (0.1, and {:.4} implied by its realized labels) for {} test images: {:+.2} sigma outside ({:+.2} sigma from 0.1)",
+                s.final_test_acc,
+                c.lo,
+                c.hi,
+                c.implied,
+                s.test_size,
+                c.z,
+                chance_z(self.runs[i], 10)
+            ),
+            None => format!(
+                "test accuracy {:.4}, but the run does not record the chance its labels imply (true labels, or a run written before it was recorded): rerun it",
+                s.final_test_acc
+            ),
+        };
+        let what = format!(
+            "test accuracy of {} outside its chance interval, in sigmas",
+            self.name(i)
         );
-        let what = format!("test accuracy of {} from chance, in sigmas", self.name(i));
-        self.within_band(what, Some(z), detail, band);
+        self.within_band(what, chance.map(|c| c.z), detail, band);
     }
 
     /// Run `i`'s final test accuracy minus the paper's Table 1 row for the same model,

@@ -367,8 +367,8 @@ pub struct SharedImage {
 /// One md5 digest per image of `images[..n]` (`u8` `[N, C, H, W]`), over its bytes.
 fn image_digests(images: &Tensor, n: i64) -> Vec<[u8; 16]> {
     use md5::{Digest, Md5};
-    let bytes = Vec::<u8>::try_from(images.narrow(0, 0, n).contiguous().flatten(0, -1))
-        .expect("u8 images");
+    let bytes =
+        Vec::<u8>::try_from(images.narrow(0, 0, n).contiguous().flatten(0, -1)).expect("u8 images");
     let per = bytes.len() / n.max(1) as usize;
     bytes
         .chunks(per.max(1))
@@ -389,7 +389,10 @@ pub fn shared_images(
     let n = |s: &RawSplit, k: Option<usize>| k.map_or(s.len(), |k| (k as i64).min(s.len()));
     let mut train: std::collections::HashMap<[u8; 16], Vec<usize>> = Default::default();
     let tr = &raw.train;
-    for (i, d) in image_digests(&tr.images, n(tr, train_size)).into_iter().enumerate() {
+    for (i, d) in image_digests(&tr.images, n(tr, train_size))
+        .into_iter()
+        .enumerate()
+    {
         train.entry(d).or_default().push(i);
     }
     let te = &raw.test;
@@ -547,7 +550,16 @@ mod tests {
         let pairs: Vec<(Vec<usize>, usize)> =
             shared.iter().map(|s| (s.train.clone(), s.test)).collect();
         let want: Vec<(Vec<usize>, usize)> = (0..10)
-            .map(|j| (if j < 300 - 251 { vec![j, j + 251] } else { vec![j] }, j))
+            .map(|j| {
+                (
+                    if j < 300 - 251 {
+                        vec![j, j + 251]
+                    } else {
+                        vec![j]
+                    },
+                    j,
+                )
+            })
             .collect();
         assert_eq!(pairs, want);
         // Only the subsets a run would take are compared.
@@ -569,7 +581,13 @@ mod tests {
             ..raw
         };
         let shared = shared_images(&raw, None, None);
-        assert_eq!(shared, vec![SharedImage { train: vec![17], test: 3 }]);
+        assert_eq!(
+            shared,
+            vec![SharedImage {
+                train: vec![17],
+                test: 3
+            }]
+        );
     }
 
     #[test]

@@ -168,6 +168,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
         train_size: ds.train.len(),
         test_size: ds.test.len(),
         corrupted: r.corrupted_count(),
+        implied_chance: r.implied_chance,
         device: train::device_name(device),
         wall_s: start.elapsed().as_secs_f64(),
         environment: Some(crate::record::Environment::capture(device)),
@@ -231,6 +232,7 @@ pub fn summarize(
         threads: tch::get_num_threads(),
         wall_s: 0.0,
         environment: None,
+        implied_chance: None,
     })
 }
 

@@ -39,8 +39,12 @@ pub fn fake(preset: &str, to90: usize, to100: Option<usize>, test: f64) -> RunRe
     } else {
         Stop::MaxEpochs
     };
+    // The chance realized labels imply at their expectation: a label kept with
+    // probability 1 - p, or redrawn to itself with p / 10.
+    let implied_chance = (noise > 0.0).then(|| 1.0 - noise + noise / 10.0);
     let summary = summarize(&exp, &metrics, status, |s| Summary {
         test_size: exp.test_size.unwrap_or(10_000) as i64,
+        implied_chance,
         ..s
     });
     RunRecord {

@@ -110,6 +110,11 @@ pub struct Summary {
     pub test_size: i64,
     /// Training labels changed by the randomization.
     pub corrupted: usize,
+    /// Where labels were randomized, the test accuracy the realized training labels imply
+    /// by chance (`randomize::implied_chance`); absent where every label is true, and from
+    /// runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_chance: Option<f64>,
     pub device: String,
     /// libtorch intra-op threads, on which CPU determinism depends.
     pub threads: i32,

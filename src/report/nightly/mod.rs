@@ -813,7 +813,10 @@ mod tests {
         let moved: Vec<String> = diff(&a, &d).unwrap().iter().map(|m| m.0.clone()).collect();
         let has = |s: &str| moved.iter().any(|m| m.contains(s));
         assert!(has("claim smoke-fashion-alexnet-fits-random-labels (seed 0): holds before, does not hold now"), "{moved:?}");
-        assert!(has("from chance, in sigmas moved from"), "{moved:?}");
+        assert!(
+            has("outside its chance interval, in sigmas moved from"),
+            "{moved:?}"
+        );
         assert!(
             has("run fashion-smoke-alexnet-true-labels (seed 0): only in"),
             "{moved:?}"
