@@ -43,12 +43,11 @@ impl BandRef {
 
     /// The band in words: `>= 0.75`, `<= 0.04` or `in [1.05, 2]`.
     pub fn describe(&self) -> String {
-        match (self.min, self.max) {
-            (Some(a), Some(b)) => format!("in [{a}, {b}]"),
-            (Some(a), None) => format!(">= {a}"),
-            (None, Some(b)) => format!("<= {b}"),
-            (None, None) => "any".into(),
+        Expected {
+            min: self.min,
+            max: self.max,
         }
+        .describe()
     }
 }
 

@@ -906,6 +906,19 @@ mod tests {
             .iter()
             .all(|e| e.status == "incomplete" && e.interval.is_none()));
         assert!(a.answers.iter().all(|x| x.status == "incomplete"));
+        let md = super::super::render::markdown(
+            std::path::Path::new("out"),
+            &a,
+            &one,
+            &[],
+            "test machine",
+            ("", ""),
+        );
+        assert!(
+            md.contains("which needs runs of two or more registered seeds"),
+            "{md}"
+        );
+        assert!(!md.contains("| claim | measure | expected"), "{md}");
     }
 
     #[test]

@@ -192,6 +192,16 @@ fn effects_over_seeds(a: &Analysis) -> String {
     if a.effects.is_empty() {
         return md;
     }
+    if a.effects
+        .iter()
+        .all(|e| e.values.len() < 2 && e.missing.is_empty())
+    {
+        let _ = writeln!(
+            md,
+            "\n### Effects over seeds\n\nThe claims' paired measures (a regularizer's gain, the architecture margin, a slowdown) are judged over seeds by their 95% confidence interval, which needs runs of two or more registered seeds: `rethink reproduce --seeds N`."
+        );
+        return md;
+    }
     let _ = writeln!(
         md,
         "\n### Effects over seeds\n\nA paired measure compares two runs of one seed (same data, same initialization stream). Over the seeds registered for its scale (golden/seeds.json) it is judged by its mean and 95% confidence interval ({}): it holds when the whole interval lies where the claim expects it, does not hold when the whole interval lies outside, and is not robust when the interval straddles an end. With fewer than two seeds it is incomplete.\n\n| claim | measure | expected | mean [95% CI], n | per seed | status |\n|---|---|---|---|---|---|",
