@@ -95,9 +95,9 @@ python3 - "$second_base/$planted_claim.snap" <<'PY'
 import sys
 p = sys.argv[1]
 text = open(p).read()
-old = '"value": 1.0'
+old = '"status": "holds"'
 assert old in text, f"{p} has no {old}"
-open(p, "w").write(text.replace(old, '"value": 0.5', 1))
+open(p, "w").write(text.replace(old, '"status": "not robust"', 1))
 PY
 status=0
 NIGHTLY_OUT="$out/second-night" NIGHTLY_SNAPSHOTS="$second_base" NIGHTLY_CLAIMS="$planted_claim smoke-fashion-alexnet-fits-true-labels" \
