@@ -141,7 +141,7 @@ pub const GRID: &[Claim] = &[
                     wd - plain,
                     dropout - plain
                 ),
-                // The slides' conclusion: the architecture gains more than any regularizer.
+                // Xiao, Wang, Liu and Yu's conclusion: the architecture gains more than any regularizer.
                 Expected {
                     min: Some(0.0),
                     max: None,

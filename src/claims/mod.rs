@@ -91,14 +91,14 @@ impl Claim {
 pub struct Conclusion {
     /// A short name for it.
     pub name: &'static str,
-    /// The slides' words.
+    /// Their words.
     pub words: &'static str,
     /// The claims whose paired measures answer it; it is reproduced at a scale when every
     /// paired measure of the scale's claim holds over the registered seeds.
     pub claims: &'static [&'static str],
 }
 
-/// The slides' conclusions from their explicit-regularization test.
+/// Xiao, Wang, Liu and Yu's conclusions from their explicit-regularization test.
 pub const CONCLUSIONS: &[Conclusion] = &[
     Conclusion {
         name: "regularization is not necessary",

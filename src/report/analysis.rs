@@ -116,7 +116,7 @@ pub struct Tally {
     pub incomplete: usize,
 }
 
-/// One of the slides' conclusions ([`claims::CONCLUSIONS`]) at one scale, answered by the
+/// One of Xiao, Wang, Liu and Yu's conclusions ([`claims::CONCLUSIONS`]) at one scale, answered by the
 /// effects over seeds of the claim that tests it there.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
@@ -138,7 +138,7 @@ pub struct Analysis {
     pub tallies: Vec<Tally>,
     /// Every paired measure over the registered seeds, claim by claim in registry order.
     pub effects: Vec<Effect>,
-    /// The slides' conclusions, at each scale whose claim was judged.
+    /// Xiao, Wang, Liu and Yu's conclusions, at each scale whose claim was judged.
     pub answers: Vec<Answer>,
     /// The AlexNet/ResNet18 grid, cell by cell, where its runs are present.
     pub grid: Vec<GridCell>,
@@ -275,7 +275,8 @@ pub fn effects(judged: &[Judged]) -> Vec<Effect> {
         .collect()
 }
 
-/// The slides' conclusions at each scale whose claim has effects among `effects`.
+/// Xiao, Wang, Liu and Yu's conclusions at each scale whose claim has effects among
+/// `effects`.
 pub fn answers(effects: &[Effect]) -> Vec<Answer> {
     let mut out = Vec::new();
     for c in claims::CONCLUSIONS {
@@ -813,7 +814,8 @@ mod tests {
     }
 
     #[test]
-    fn paired_measures_give_intervals_over_the_registered_seeds_and_answer_the_slides() {
+    fn paired_measures_give_intervals_over_the_registered_seeds_and_answer_xiao_wang_liu_and_yus_conclusions(
+    ) {
         // Seeds 0-3 of the architecture claim's four runs: ResNet18 about 25 points below
         // AlexNet, whose regularizers gain about a point; seed 50 is not registered.
         let mut runs = Vec::new();
@@ -875,14 +877,17 @@ mod tests {
             .iter()
             .any(|x| x.claim == "grid-regularization-not-necessary"));
 
-        let md = super::super::render::markdown(
-            std::path::Path::new("out"),
-            &a,
-            &runs,
-            &[],
-            "test machine",
-            ("", ""),
-        );
+        let render = |a: &Analysis, runs: &[LoadedRun]| {
+            super::super::render::markdown(
+                std::path::Path::new("out"),
+                a,
+                runs,
+                &[],
+                "test machine",
+                ("", ""),
+            )
+        };
+        let md = render(&a, &runs);
         assert!(md.contains("### Effects over seeds"), "{md}");
         assert!(md.contains("-0.2500 [-0.2"), "{md}");
         assert!(md.contains(", n = 4 |"), "{md}");
@@ -906,14 +911,7 @@ mod tests {
             .iter()
             .all(|e| e.status == "incomplete" && e.interval.is_none()));
         assert!(a.answers.iter().all(|x| x.status == "incomplete"));
-        let md = super::super::render::markdown(
-            std::path::Path::new("out"),
-            &a,
-            &one,
-            &[],
-            "test machine",
-            ("", ""),
-        );
+        let md = render(&a, &one);
         assert!(
             md.contains("which needs runs of two or more registered seeds"),
             "{md}"

@@ -115,7 +115,7 @@ pub struct ReportSummary {
     pub verdicts: Vec<Judged>,
     /// Paired measures over the registered seeds: mean, 95% interval, n, status.
     pub effects: Vec<crate::claims::stats::Effect>,
-    /// The slides' conclusions, answered per scale from the effects.
+    /// Xiao, Wang, Liu and Yu's conclusions, answered per scale from the effects.
     pub conclusions: Vec<analysis::Answer>,
     pub table: Vec<TableRow>,
     pub figures: Vec<String>,

@@ -169,24 +169,29 @@ fn seed_grid(a: &Analysis) -> String {
     md
 }
 
+/// Seeds as a comma-separated list: `0, 1, 2`.
+fn seed_list<'a>(seeds: impl IntoIterator<Item = &'a u64>) -> String {
+    seeds
+        .into_iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An effect's mean and interval in words: `+0.012 [-0.004, +0.028], n = 5`, or why it
 /// has no interval.
 fn interval_words(e: &crate::claims::stats::Effect) -> String {
     match &e.interval {
         Some(i) => format!("{:+.4} [{:+.4}, {:+.4}], n = {}", i.mean, i.lo, i.hi, i.n),
-        None if !e.missing.is_empty() => format!(
-            "no interval: no value on seed {}",
-            e.missing
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None if !e.missing.is_empty() => {
+            format!("no interval: no value on seed {}", seed_list(&e.missing))
+        }
         None => format!("no interval: n = {}", e.values.len()),
     }
 }
 
-/// The paired measures over the registered seeds, and the slides' conclusions they answer.
+/// The paired measures over the registered seeds, and Xiao, Wang, Liu and Yu's conclusions
+/// they answer.
 fn effects_over_seeds(a: &Analysis) -> String {
     let mut md = String::new();
     if a.effects.is_empty() {
@@ -220,11 +225,7 @@ fn effects_over_seeds(a: &Analysis) -> String {
         } else {
             format!(
                 " (seeds not registered, left out: {})",
-                e.unregistered
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                seed_list(&e.unregistered)
             )
         };
         let status = match e.status {
@@ -328,7 +329,7 @@ pub fn markdown(
             md,
             "\n### Verdicts over seeds\n\nThe runs hold {} seeds ({}); each claim's verdicts counted over them.\n\n| claim | holds | does not hold | not robust | incomplete |\n|---|---|---|---|---|",
             seeds.len(),
-            seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            seed_list(&seeds)
         );
         for t in &a.tallies {
             let _ = writeln!(
