@@ -1,5 +1,6 @@
 # One-command setup and the project's entry points. Every target is idempotent.
 #   make test       set up, then run the test suite (cargo nextest)
+#   make test-mid   the mid scale's claims at one seed (their own nextest profile)
 #   make reproduce  set up, then run the CPU-scale reproduction into out/
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -13,7 +14,7 @@ TOOLS_DIR := .tools
 NEXTEST_PROFILE ?= default
 OUT ?= out
 
-.PHONY: setup libtorch data nextest build test slurm-test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-build gpu-bundle gpu-check-dry clean-libtorch
+.PHONY: setup libtorch data nextest build test test-mid slurm-test reproduce nightly-smoke lint bench bench-compare sgd-kernels gpu-build gpu-bundle gpu-check-dry clean-libtorch
 
 setup: libtorch data nextest
 
@@ -54,6 +55,12 @@ build: libtorch
 test: setup
 	python3 scripts/import_graph.py >/dev/null
 	cargo nextest run --profile $(NEXTEST_PROFILE)
+
+# The mid scale's claims, one seed (RETHINK_MID_SEED, default 0), in their own nextest
+# profile: its suite trained two runs at a time, then each claim judged and snapshotted
+# (README.md, "The mid scale"). Not part of `make test`.
+test-mid: setup
+	cargo nextest run --profile mid
 
 # The Slurm executor against a real Slurm: scripts/slurm-local.sh starts a private
 # single-node cluster (2 CPUs, 2 fake GPUs; packages installed if missing), the tests of

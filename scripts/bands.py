@@ -5,10 +5,13 @@ Usage: scripts/bands.py CAL_DIR [--rethink BIN]
 
 For every CAL_DIR/LEVEL/sSEED it runs `rethink report` (the claims registry's own checks,
 so the numbers are the ones the tests judge), then prints, per band: the seeds and levels
-measured, min / median / max, whether every verdict held, and the finest snapshot
-resolution at which every measurement rounds to the same value with a margin of half the
-spread on each side (so that a new seed or CPU is unlikely to cross a rounding edge).
-The result is also written as JSON to CAL_DIR/bands-summary.json.
+measured, min / median / max, whether every verdict held, and a snapshot resolution:
+the finest step (1, 2 or 5 times a power of ten) at which each seed's values agree across
+the instruction-set levels measured, and at least half the standard deviation over seeds,
+so that a seed's cell is not a rounding edge away. It also prints how many distinct cells
+the calibration values occupy at that resolution: a snapshot value must be able to move, so
+a band whose values all land in one cell while it holds is reported with `snapshot: false`
+(in the bands file, its values leave the snapshots; whether it holds stays in). The result is also written as JSON to CAL_DIR/bands-summary.json.
 """
 import argparse
 import json
@@ -40,6 +43,26 @@ def resolution(*value_sets):
             if all(fits(v, r) for v in value_sets if v):
                 return r
     return None
+
+
+def per_seed_resolution(rows):
+    """The snapshot step for (level, seed, value) rows, and the cells their values occupy."""
+    vals = [r[2] for r in rows if r[2] is not None]
+    if not vals:
+        return None, 0
+    sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    by_seed = defaultdict(list)
+    for level, seed, v, _ in rows:
+        if v is not None:
+            by_seed[seed].append(v)
+    for exp in range(-3, 4):
+        for m in (1, 2, 5):
+            r = m * 10.0**exp
+            if r < sd / 2:
+                continue
+            if all(len({quantize(v, r) for v in vs}) == 1 for vs in by_seed.values()):
+                return r, len({quantize(v, r) for v in vals})
+    return None, 1
 
 
 def main():
@@ -121,6 +144,11 @@ def main():
             "resolution": resolution(*sets),
             "measures": len(ms),
         }
+        rows = [r for m in ms for r in by_band[(m["claim"], name, m["what"])]]
+        step, cells = per_seed_resolution(rows)
+        b["per_seed_resolution"] = step
+        b["cells"] = cells
+        b["snapshot"] = cells > 1
         out["bands"][name] = b
         print(f"  {name}: {b}")
     (cal / "bands-summary.json").write_text(json.dumps(out, indent=1))

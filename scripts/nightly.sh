@@ -10,8 +10,12 @@
 #                                  draw the trends, and diff against $PREVIOUS when given
 #
 # Environment (all optional):
-#   RETHINK_NIGHTLY_SCALE  gpu (default: the full data sets on CUDA, --features gpu) or smoke
-#                          (the same tests in miniature on CPU; `make nightly-smoke`)
+#   RETHINK_NIGHTLY_SCALE  gpu (default: the full data sets on CUDA, --features gpu), smoke
+#                          (the same tests in miniature on CPU; `make nightly-smoke`) or mid
+#                          (the mid scale's claims on CPU, one seed a night, in the nextest
+#                          profile mid; .github/workflows/nightly-cpu.yml)
+#   RETHINK_MID_SEED       at mid scale, the seed (default: the night's turn in the rotation
+#                          over golden/seeds.json's registered mid seeds, by days since 1970)
 #   RETHINK_CACHE          a persistent directory outside the workspace (default ~/.cache/rethink):
 #                          libtorch and the cargo target directory live there, so a checkout
 #                          that cleans its workspace loses neither
@@ -36,7 +40,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${RETHINK_NIGHTLY_SCALE:-gpu}
-case $scale in gpu|smoke) ;; *) echo "RETHINK_NIGHTLY_SCALE=$scale: gpu or smoke" >&2; exit 2 ;; esac
+case $scale in gpu|smoke|mid) ;; *) echo "RETHINK_NIGHTLY_SCALE=$scale: gpu, smoke or mid" >&2; exit 2 ;; esac
 export RETHINK_NIGHTLY_SCALE=$scale
 cache=${RETHINK_CACHE:-${HOME:?}/.cache/rethink}
 out=${NIGHTLY_OUT:-nightly-out}
@@ -75,9 +79,11 @@ data() {
 }
 
 # The nextest filter: every nightly test at gpu scale; at smoke scale, those of the claims
-# with a miniature (the CIFAR-10 ones have none).
+# with a miniature (the CIFAR-10 ones have none); at mid scale, the mid profile's tests.
 filter() {
-  if [ -n "${NIGHTLY_CLAIMS:-}" ]; then
+  if [ "$scale" = mid ]; then
+    echo 'test(/^mid::/)'
+  elif [ -n "${NIGHTLY_CLAIMS:-}" ]; then
     echo "$NIGHTLY_CLAIMS" | tr ' ,' '\n\n' | grep . | sed 's/^smoke-//; s/-/_/g; s/.*/test(=gpu::&)/' | paste -sd '|' -
   elif [ "$scale" = gpu ]; then
     echo 'test(/^gpu::/)'
@@ -131,7 +137,7 @@ outcome() {
     failed=$(grep -o 'verdict failed: [A-Za-z0-9_.-]*' "$log" | sed 's/verdict failed: //' | sort -u || true)
     moved=$(grep -o "snapshot assertion for '[^']*' failed" "$log" | sed "s/snapshot assertion for '//; s/' failed//" | sort -u || true)
     first=$(find "$dir/snapshots" -name '*.snap' 2>/dev/null | sed 's|.*/||; s|\.snap$||' | sort || true)
-    other=$(grep -E '^\s+FAIL ' "$log" | sed -E 's/.*(gpu::[A-Za-z0-9_]+).*/\1/' | sort -u || true)
+    other=$(grep -E '^\s+FAIL ' "$log" | sed -E 's/.*((gpu|mid)::[A-Za-z0-9_]+).*/\1/' | sort -u || true)
     if grep -q 'the full-scale nightly needs a CUDA device' "$log"; then
       echo "- **preflight failed**: libtorch sees no CUDA device (is the driver $MIN_DRIVER or newer?)"
     fi
@@ -173,8 +179,17 @@ shard() {
     echo "commit: ${GITHUB_SHA:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
   } | tee "$dir/shard.txt"
-  local ignored=()
+  local ignored=() profile=nightly
   [ "$scale" = smoke ] && ignored=(--run-ignored all)
+  if [ "$scale" = mid ]; then
+    # The mid profile (its filter leaves the other tests out); tonight's registered seed.
+    profile=mid
+    if [ -z "${RETHINK_MID_SEED:-}" ]; then
+      RETHINK_MID_SEED=$(python3 -c 'import json, time; s = json.load(open("golden/seeds.json"))["scales"]["mid"]; print(s[int(time.time() // 86400) % len(s)])')
+    fi
+    export RETHINK_MID_SEED
+    echo "seed: $RETHINK_MID_SEED (mid scale)" | tee -a "$dir/shard.txt"
+  fi
   local status=0 base=${NIGHTLY_SNAPSHOTS:-tests/claims/snapshots} snaps
   [ -d "$base" ] || { echo "NIGHTLY_SNAPSHOTS=$base: not a directory" >&2; return 2; }
   snaps=$(mktemp -d)
@@ -183,10 +198,10 @@ shard() {
   # INSTA_UPDATE=unseen (honoured under CI=true): a missing snapshot is written and passes,
   # a changed one is written as .snap.new and fails.
   RETHINK_RESULTS_DIR=$dir RETHINK_SNAPSHOTS_DIR=$snaps INSTA_UPDATE=unseen \
-    cargo nextest run "${features[@]}" --config-file "$config" --profile nightly \
+    cargo nextest run "${features[@]}" --config-file "$config" --profile "$profile" \
     --partition "hash:$k/$n" "${ignored[@]}" -E "$(filter)" 2>&1 | tee "$dir/tests.log" || status=$?
   rm -f "$config"
-  cp "$CARGO_TARGET_DIR/nextest/nightly/junit.xml" "$dir/junit.xml" 2>/dev/null || true
+  cp "$CARGO_TARGET_DIR/nextest/$profile/junit.xml" "$dir/junit.xml" 2>/dev/null || true
   rm -rf "$dir/locks"
   # What to review: the snapshots written for the first time and the moved ones.
   local f name

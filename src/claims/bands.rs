@@ -22,6 +22,11 @@ const SMOKE_BANDS: &str = include_str!("../../golden/smoke-bands.json");
 pub const GRID_BANDS_FILE: &str = "golden/grid-bands.json";
 const GRID_BANDS: &str = include_str!("../../golden/grid-bands.json");
 
+/// The mid-scale bands file (generalization on 1,000 Fashion-MNIST images, calibrated on
+/// CPU), compiled in.
+pub const MID_BANDS_FILE: &str = "golden/mid-bands.json";
+const MID_BANDS: &str = include_str!("../../golden/mid-bands.json");
+
 /// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +211,28 @@ bands! {
     }
 }
 
+bands! {
+    /// Every mid-scale band, by name (golden/mid-bands.json): AlexNet, ResNet18 and an MLP on
+    /// 1,000 class-balanced Fashion-MNIST images for a fixed budget, tested on 5,000.
+    MidBands {
+        /// An unregularized net's train accuracy at the end of its budget.
+        train_acc_fit,
+        /// AlexNet on true labels: test accuracy.
+        alexnet_test_acc,
+        /// ResNet18 on true labels: test accuracy.
+        resnet18_test_acc,
+        /// MLP 1x512 on true labels: test accuracy.
+        mlp_test_acc,
+        /// One net and seed: test accuracy with weight decay or dropout minus without.
+        regularizer_effect,
+        /// AlexNet, one seed: test accuracy with augmentation minus without.
+        augmentation_effect,
+        /// One net and seed: the best regularized variant's test accuracy minus the plain
+        /// net's.
+        best_regularizer_gain,
+    }
+}
+
 /// A bands file: the bands and the calibration they come from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +253,11 @@ struct BandsFile<B> {
     #[allow(dead_code)]
     #[serde(default)]
     observations: serde_json::Value,
+    /// Curve snapshots' cells (mid scale): per run and curve point, the calibrated median
+    /// and the cell width a snapshot quantizes against (tests/claims/mid.rs).
+    #[allow(dead_code)]
+    #[serde(default)]
+    curves: serde_json::Value,
 }
 
 /// Parses and checks a bands file; errors name `path` and the band.
@@ -282,6 +314,12 @@ pub fn grid() -> Result<&'static GridBands> {
     load(&BANDS, GRID_BANDS_FILE, GRID_BANDS)
 }
 
+/// The mid-scale bands, read once from the copy compiled in.
+pub fn mid() -> Result<&'static MidBands> {
+    static BANDS: OnceLock<std::result::Result<MidBands, String>> = OnceLock::new();
+    load(&BANDS, MID_BANDS_FILE, MID_BANDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +336,33 @@ mod tests {
         let g = grid().unwrap();
         assert!(g.all().iter().all(|b| !b.name.is_empty()));
         assert_eq!(g.regularization_gap.name, "regularization_gap");
+        let m = mid().unwrap();
+        assert!(m.all().iter().all(|b| !b.name.is_empty()));
+        assert_eq!(m.regularizer_effect.name, "regularizer_effect");
+    }
+
+    /// A snapshot value must be able to move: a closed band whose values snapshots pin has
+    /// at least two rounding cells inside it (scripts/snapshot_cells.py lists them all).
+    #[test]
+    fn every_pinned_closed_band_has_room_for_two_cells() {
+        let files: Vec<Vec<&Band>> = vec![
+            cpu().unwrap().all(),
+            gpu().unwrap().all(),
+            smoke().unwrap().all(),
+            grid().unwrap().all(),
+            mid().unwrap().all(),
+        ];
+        for b in files.into_iter().flatten() {
+            if let (Some(lo), Some(hi), true, false) = (b.min, b.max, b.snapshot, b.unread) {
+                let cells = (hi / b.resolution).round() - (lo / b.resolution).round() + 1.0;
+                assert!(
+                    cells >= 2.0,
+                    "band {}: [{lo}, {hi}] at resolution {} has {cells} cell inside it, so a pinned value could never move while it holds: set \"snapshot\": false or a finer resolution",
+                    b.name,
+                    b.resolution
+                );
+            }
+        }
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub fn nightly(id: &str, scale: Scale) -> Result<&'static Claim> {
                     ),
                 )
             }),
-        Scale::Cpu | Scale::Grid => Err(Error::config(
+        Scale::Cpu | Scale::Grid | Scale::Mid => Err(Error::config(
             "claim",
             format!("the nightly runs at gpu or smoke scale, not {scale} ({id})"),
         )),

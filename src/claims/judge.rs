@@ -1,6 +1,6 @@
 //! What a claim's check sees and asserts with: its runs in order, the bands of every scale,
 //! and helpers that measure a run and hold the number against a band.
-use super::bands::{self, Band, CpuBands, GpuBands, GridBands};
+use super::bands::{self, Band, CpuBands, GpuBands, GridBands, MidBands};
 use super::checks::*;
 use super::stats::Expected;
 use super::verdict::{BandRef, Measure};
@@ -18,6 +18,8 @@ pub struct Judge<'a> {
     pub nightly: &'static GpuBands,
     /// The grid's bands (golden/grid-bands.json).
     pub grid: &'static GridBands,
+    /// The mid scale's bands (golden/mid-bands.json).
+    pub mid: &'static MidBands,
     measures: Vec<Measure>,
     robust: bool,
 }
@@ -30,9 +32,10 @@ impl<'a> Judge<'a> {
             cpu: bands::cpu()?,
             nightly: match scale {
                 Scale::Smoke => bands::smoke()?,
-                Scale::Cpu | Scale::Gpu | Scale::Grid => bands::gpu()?,
+                Scale::Cpu | Scale::Gpu | Scale::Grid | Scale::Mid => bands::gpu()?,
             },
             grid: bands::grid()?,
+            mid: bands::mid()?,
             measures: Vec::new(),
             robust: true,
         })
@@ -98,7 +101,8 @@ impl Judge<'_> {
         self.within(what, value, detail, band_ref(band));
     }
 
-    /// Reports a number without asserting it (an effect that is not robust at this scale).
+    /// Reports a number without asserting it (an effect that is not robust at this scale,
+    /// or a number worth reading beside the asserted ones, such as the epoch of first fit).
     pub fn report(&mut self, what: String, value: Option<f64>, detail: String) {
         self.measures.push(Measure {
             what,
@@ -132,6 +136,34 @@ impl Judge<'_> {
             min: band.min,
             max: band.max,
         });
+    }
+
+    /// [`Judge::within_band`] for a paired measure whose direction over seeds is
+    /// `expected`: asserted in `band` seed by seed, and over seeds judged by its confidence
+    /// interval against `expected` (an effect that calibration shows robustly, say `> 0`).
+    pub fn paired_within_band_expecting(
+        &mut self,
+        what: String,
+        value: Option<f64>,
+        detail: String,
+        band: &Band,
+        expected: Expected,
+    ) {
+        self.within_band(what, value, detail, band);
+        self.pair_last(expected);
+    }
+
+    /// A paired measure reported without a band seed by seed (the claim's verdict stays
+    /// robust), and over seeds judged by its confidence interval against `expected`.
+    pub fn paired_reported(
+        &mut self,
+        what: String,
+        value: Option<f64>,
+        detail: String,
+        expected: Expected,
+    ) {
+        self.report(what, value, detail);
+        self.pair_last(expected);
     }
 
     /// The measure that says whether the claim itself holds, paired, where it is not robust

@@ -6,7 +6,7 @@
 //! through [`Claim::judge`], so they cannot disagree.
 //!
 //! One file per scale's registry, each claim's falsification case beside it: [`CPU`]
-//! (cpu.rs), [`GPU`] and its smoke miniatures (gpu.rs), [`GRID`] (grid.rs). [`Judge`]
+//! (cpu.rs), [`GPU`] and its smoke miniatures (gpu.rs), [`GRID`] (grid.rs), [`MID`] (mid.rs). [`Judge`]
 //! (judge.rs) is what a check asserts with; [`Verdict`] (verdict.rs) what it gives.
 //!
 //! Adding a claim: one entry in its scale's registry (its check a few lines on [`Judge`]),
@@ -20,15 +20,17 @@ mod cpu;
 mod gpu;
 mod grid;
 mod judge;
+mod mid;
 pub mod stats;
 mod verdict;
 
-pub use bands::{Band, BandSet, CpuBands, GpuBands, GridBands};
+pub use bands::{Band, BandSet, CpuBands, GpuBands, GridBands, MidBands};
 pub use checks::*;
 pub use cpu::{CORRUPTION_LEVELS, CPU};
 pub use gpu::{nightly, smoke, GPU};
 pub use grid::GRID;
 pub use judge::Judge;
+pub use mid::MID;
 pub use verdict::{quantize, BandRef, Measure, Verdict};
 
 use crate::error::{Error, Result};
@@ -103,18 +105,26 @@ pub const CONCLUSIONS: &[Conclusion] = &[
     Conclusion {
         name: "regularization is not necessary",
         words: "both explicit regularization techniques help to improve the performance; however, the model can also generalize well without regularizers",
-        claims: &["regularization-not-necessary", "grid-regularization-not-necessary"],
+        claims: &[
+            "regularization-not-necessary",
+            "grid-regularization-not-necessary",
+            "mid-regularization-not-necessary",
+        ],
     },
     Conclusion {
         name: "architecture over regularizers",
         words: "changing the model architecture from AlexNet to ResNet18 can achieve better gains than explicit regularizers",
-        claims: &["grid-architecture-over-regularizers"],
+        claims: &[
+            "grid-architecture-over-regularizers",
+            "mid-architecture-over-regularizers",
+        ],
     },
 ];
 
-/// Every claim: CPU scale, then GPU, then smoke, then the AlexNet/ResNet18 grid.
+/// Every claim: CPU scale, then GPU, then smoke, then the AlexNet/ResNet18 grid, then the
+/// mid scale.
 pub fn all() -> impl Iterator<Item = &'static Claim> {
-    CPU.iter().chain(GPU).chain(smoke()).chain(GRID)
+    CPU.iter().chain(GPU).chain(smoke()).chain(GRID).chain(MID)
 }
 
 /// The claims of one scale.
@@ -124,6 +134,7 @@ pub fn at(scale: Scale) -> &'static [Claim] {
         Scale::Gpu => GPU,
         Scale::Smoke => smoke(),
         Scale::Grid => GRID,
+        Scale::Mid => MID,
     }
 }
 
@@ -169,6 +180,7 @@ mod tests {
             Scale::Gpu => gpu::falsification::cases(c),
             Scale::Smoke => gpu::falsification::smoke_cases(c),
             Scale::Grid => grid::falsification::cases(c),
+            Scale::Mid => mid::falsification::cases(c),
         }
     }
 
@@ -222,7 +234,7 @@ mod tests {
         ids.dedup();
         assert_eq!(
             ids.len(),
-            CPU.len() + GPU.len() + smoke().len() + GRID.len()
+            CPU.len() + GPU.len() + smoke().len() + GRID.len() + MID.len()
         );
         assert!(claim("no-such-claim").is_err());
     }

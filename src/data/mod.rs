@@ -2,8 +2,10 @@
 //! [`search_dirs`] (README.md, "The command line"), loaded as `u8` tensors, and moved once
 //! to a device.
 //!
-//! Subsets are deterministic: `--train-size N` takes the first N training images in file
-//! order, and `--test-size N` the first N test images.
+//! Subsets are deterministic ([`Subset`]): `--train-size N` takes the first N training
+//! images in file order, or N/10 of each class with `--subset balanced`, and `--test-size N`
+//! the first N test images; `--subset validation` evaluates on training images that the
+//! balanced subset leaves out instead of the test set.
 pub mod cifar;
 pub mod fetch;
 pub mod idx;
@@ -364,11 +366,11 @@ pub struct SharedImage {
     pub test: usize,
 }
 
-/// One md5 digest per image of `images[..n]` (`u8` `[N, C, H, W]`), over its bytes.
-fn image_digests(images: &Tensor, n: i64) -> Vec<[u8; 16]> {
+/// One md5 digest per image of `images` (`u8` `[N, C, H, W]`), over its bytes.
+fn image_digests(images: &Tensor) -> Vec<[u8; 16]> {
     use md5::{Digest, Md5};
-    let bytes =
-        Vec::<u8>::try_from(images.narrow(0, 0, n).contiguous().flatten(0, -1)).expect("u8 images");
+    let n = images.size()[0];
+    let bytes = Vec::<u8>::try_from(images.contiguous().flatten(0, -1)).expect("u8 images");
     let per = bytes.len() / n.max(1) as usize;
     bytes
         .chunks(per.max(1))
@@ -376,27 +378,23 @@ fn image_digests(images: &Tensor, n: i64) -> Vec<[u8; 16]> {
         .collect()
 }
 
-/// The test images among the first `test_size` (all when `None`) that are also among the
-/// first `train_size` training images, compared by content (an md5 digest of every image's
-/// pixels), not by index: a test image that the net was trained on would lift every
-/// test-accuracy band it is read by. Subsets are the first images of each split, as
-/// [`Dataset::from_raw`] takes them.
+/// The evaluated images that are also training images, compared by content (an md5 digest
+/// of every image's pixels), not by index: an evaluated image that the net was trained on
+/// would lift every test-accuracy band it is read by. The subsets are those
+/// [`Dataset::from_raw`] takes for the same sizes and [`Subset`]; indices are positions in
+/// them.
 pub fn shared_images(
     raw: &RawData,
     train_size: Option<usize>,
     test_size: Option<usize>,
-) -> Vec<SharedImage> {
-    let n = |s: &RawSplit, k: Option<usize>| k.map_or(s.len(), |k| (k as i64).min(s.len()));
+    subset: Subset,
+) -> Result<Vec<SharedImage>> {
+    let (tr, te) = select(raw, train_size, test_size, subset)?;
     let mut train: std::collections::HashMap<[u8; 16], Vec<usize>> = Default::default();
-    let tr = &raw.train;
-    for (i, d) in image_digests(&tr.images, n(tr, train_size))
-        .into_iter()
-        .enumerate()
-    {
+    for (i, d) in image_digests(&tr.images).into_iter().enumerate() {
         train.entry(d).or_default().push(i);
     }
-    let te = &raw.test;
-    image_digests(&te.images, n(te, test_size))
+    Ok(image_digests(&te.images)
         .into_iter()
         .enumerate()
         .filter_map(|(j, d)| {
@@ -405,7 +403,133 @@ pub fn shared_images(
                 test: j,
             })
         })
-        .collect()
+        .collect())
+}
+
+/// Which images a run trains and is evaluated on.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Subset {
+    /// The first `train_size` training images and the first `test_size` test images, in
+    /// file order.
+    #[default]
+    First,
+    /// `train_size / classes` training images of each class (the first of each class, kept
+    /// in file order), and the first `test_size` test images.
+    Balanced,
+    /// The balanced training subset, evaluated on a validation split instead of the test
+    /// set: the next `test_size / classes` training images of each class after those trained
+    /// on. For choosing hyperparameters without reading the test set.
+    Validation,
+}
+
+impl Subset {
+    pub fn is_first(&self) -> bool {
+        *self == Subset::First
+    }
+}
+
+/// `n` of `total`, the field's name in errors.
+fn size(n: Option<usize>, total: i64, field: &str, kind: DatasetKind) -> Result<i64> {
+    match n {
+        None => Ok(total),
+        Some(0) => Err(Error::config(field, "must be at least 1")),
+        Some(n) if n as i64 > total => Err(Error::config(
+            field,
+            format!("{n} is larger than the {total} images {kind} has"),
+        )),
+        Some(n) => Ok(n as i64),
+    }
+}
+
+/// The rows of `s` at `idx`.
+fn rows(s: &RawSplit, idx: &Tensor) -> RawSplit {
+    RawSplit {
+        images: s.images.index_select(0, idx),
+        labels: s.labels.index_select(0, idx),
+    }
+}
+
+/// Indices (ascending) of the images of each class ranked `from..from + per` among that
+/// class's images in file order, or an error naming `field` when a class has too few.
+fn per_class(s: &RawSplit, from: i64, per: i64, field: &str, kind: DatasetKind) -> Result<Tensor> {
+    let mut picked = Vec::new();
+    for c in 0..kind.classes() {
+        let of_class = s.labels.eq(c).nonzero().squeeze_dim(1);
+        let have = of_class.size()[0];
+        if have < from + per {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{kind} has {have} training images of class {c}, and this subset needs {}",
+                    from + per
+                ),
+            ));
+        }
+        picked.push(of_class.narrow(0, from, per));
+    }
+    Ok(Tensor::cat(&picked, 0).sort(0, false).0)
+}
+
+/// `n` images of each class per subset: `size` divided by the class count, or an error.
+fn per_class_count(n: i64, field: &str, kind: DatasetKind) -> Result<i64> {
+    let k = kind.classes();
+    if n % k != 0 {
+        return Err(Error::config(
+            field,
+            format!("a class-balanced subset needs a multiple of {k} images, not {n}"),
+        ));
+    }
+    Ok(n / k)
+}
+
+/// The training and evaluated images (`u8`, on the CPU) of a subset of `raw`.
+pub fn select(
+    raw: &RawData,
+    train_size: Option<usize>,
+    test_size: Option<usize>,
+    subset: Subset,
+) -> Result<(RawSplit, RawSplit)> {
+    let kind = raw.kind;
+    let n_train = size(train_size, raw.train.len(), "train_size", kind)?;
+    let first = |s: &RawSplit, n: i64| RawSplit {
+        images: s.images.narrow(0, 0, n),
+        labels: s.labels.narrow(0, 0, n),
+    };
+    if subset == Subset::First {
+        let n_test = size(test_size, raw.test.len(), "test_size", kind)?;
+        return Ok((first(&raw.train, n_train), first(&raw.test, n_test)));
+    }
+    let per = per_class_count(n_train, "train_size", kind)?;
+    let train = rows(
+        &raw.train,
+        &per_class(&raw.train, 0, per, "train_size", kind)?,
+    );
+    match subset {
+        Subset::Validation => {
+            let n_val = size(test_size, raw.train.len(), "test_size", kind)?;
+            let per_val = per_class_count(n_val, "test_size", kind)?;
+            let val = per_class(&raw.train, per, per_val, "test_size", kind)?;
+            Ok((train, rows(&raw.train, &val)))
+        }
+        _ => {
+            let n_test = size(test_size, raw.test.len(), "test_size", kind)?;
+            Ok((train, first(&raw.test, n_test)))
+        }
+    }
 }
 
 /// Per-channel mean and (population) std of `[N, C, H, W]` images, as given (no scaling).
@@ -446,41 +570,25 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Takes the first `train_size` / `test_size` images (all when `None`), scales pixels to
-    /// [0, 1] and moves everything to `device` in one copy per tensor.
+    /// Takes the subset of `train_size` / `test_size` images that `subset` names (all when
+    /// `None`), scales pixels to [0, 1] and moves everything to `device` in one copy per
+    /// tensor.
     pub fn from_raw(
         raw: &RawData,
         train_size: Option<usize>,
         test_size: Option<usize>,
+        subset: Subset,
         device: Device,
     ) -> Result<Self> {
-        let take = |s: &RawSplit, n: Option<usize>, field: &str| -> Result<Split> {
-            let total = s.len();
-            let n = match n {
-                None => total,
-                Some(0) => return Err(Error::config(field, "must be at least 1")),
-                Some(n) if n as i64 > total => {
-                    return Err(Error::config(
-                        field,
-                        format!("{n} is larger than the {total} images {} has", raw.kind),
-                    ))
-                }
-                Some(n) => n as i64,
-            };
-            Ok(Split {
-                images: s
-                    .images
-                    .narrow(0, 0, n)
-                    .to_device(device)
-                    .to_kind(Kind::Float)
-                    / 255.0,
-                labels: s.labels.narrow(0, 0, n).to_device(device),
-            })
+        let (train, test) = select(raw, train_size, test_size, subset)?;
+        let put = |s: RawSplit| Split {
+            images: s.images.to_device(device).to_kind(Kind::Float) / 255.0,
+            labels: s.labels.to_device(device),
         };
         Ok(Dataset {
             kind: raw.kind,
-            train: take(&raw.train, train_size, "train_size")?,
-            test: take(&raw.test, test_size, "test_size")?,
+            train: put(train),
+            test: put(test),
         })
     }
 }
@@ -526,15 +634,55 @@ mod tests {
         cifar::testutil::write_extracted(&root.path().join("cifar10"), 4);
         let raw = load(DatasetKind::Cifar10, Some(root.path())).unwrap();
         assert_eq!(raw.train.images.size(), [20, 3, 32, 32]);
-        let ds = Dataset::from_raw(&raw, Some(8), None, Device::Cpu).unwrap();
+        let ds = Dataset::from_raw(&raw, Some(8), None, Subset::First, Device::Cpu).unwrap();
         assert_eq!(ds.train.images.size(), [8, 3, 32, 32]);
         assert!(ds.train.images.max().double_value(&[]) <= 1.0);
-        let e = Dataset::from_raw(&raw, Some(21), None, Device::Cpu)
+        let e = Dataset::from_raw(&raw, Some(21), None, Subset::First, Device::Cpu)
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
             "invalid train_size: 21 is larger than the 20 images cifar10 has"
+        );
+    }
+
+    #[test]
+    fn balanced_subsets_take_each_class_equally_and_validation_takes_the_next_ones() {
+        let root = tempfile::tempdir().unwrap();
+        write_idx_dataset(&root.path().join("mnist"), 100, 10, false);
+        let raw = load(DatasetKind::Mnist, Some(root.path())).unwrap();
+        // Labels 0-3 only on the first 40 images: the first 20 are not balanced.
+        let labels = raw.train.labels.copy();
+        labels
+            .narrow(0, 0, 40)
+            .copy_(&Tensor::from_slice(&[0u8, 1, 2, 3]).repeat([10]));
+        let raw = RawData {
+            train: RawSplit {
+                images: raw.train.images.copy(),
+                labels,
+            },
+            ..raw
+        };
+        let (train, val) = select(&raw, Some(20), Some(10), Subset::Validation).unwrap();
+        let counts =
+            |s: &RawSplit| Vec::<i64>::try_from(s.labels.bincount::<Tensor>(None, 10)).unwrap();
+        assert_eq!(counts(&train), [2; 10]);
+        assert_eq!(counts(&val), [1; 10]);
+        // Classes 0-3: the first two of each; classes 4-9 first appear at image 44.
+        let train_idx: Vec<u8> = Vec::try_from(train.images.flatten(1, -1).select(1, 0)).unwrap();
+        let first_pixel = |i: usize| ((i * 784 * 7) % 251) as u8;
+        assert_eq!(train_idx[..8], [0, 1, 2, 3, 4, 5, 6, 7].map(first_pixel));
+        let (_, test) = select(&raw, Some(20), Some(10), Subset::Balanced).unwrap();
+        assert!(test.images.equal(&raw.test.images));
+        // Sizes that no balanced subset has are errors that name the field.
+        let err = |tr, te, s| select(&raw, Some(tr), Some(te), s).unwrap_err().to_string();
+        assert_eq!(
+            err(25, 10, Subset::Balanced),
+            "invalid train_size: a class-balanced subset needs a multiple of 10 images, not 25"
+        );
+        assert_eq!(
+            err(20, 100, Subset::Validation),
+            "invalid test_size: mnist has 6 training images of class 4, and this subset needs 12"
         );
     }
 
@@ -546,7 +694,7 @@ mod tests {
         // when i = j mod 251, so the first 10 test images are the first 10 training images.
         write_idx_dataset(&root.path().join("mnist"), 300, 10, false);
         let raw = load(DatasetKind::Mnist, Some(root.path())).unwrap();
-        let shared = shared_images(&raw, None, None);
+        let shared = shared_images(&raw, None, None, Subset::First).unwrap();
         let pairs: Vec<(Vec<usize>, usize)> =
             shared.iter().map(|s| (s.train.clone(), s.test)).collect();
         let want: Vec<(Vec<usize>, usize)> = (0..10)
@@ -563,13 +711,21 @@ mod tests {
             .collect();
         assert_eq!(pairs, want);
         // Only the subsets a run would take are compared.
-        assert_eq!(shared_images(&raw, Some(4), Some(10)).len(), 4);
-        assert!(shared_images(&raw, Some(300), Some(0)).is_empty());
+        let first = |train, test| shared_images(&raw, Some(train), Some(test), Subset::First);
+        assert_eq!(first(4, 10).unwrap().len(), 4);
+        assert!(first(300, 0).is_err());
+        // A class-balanced subset of 30 takes training images 0-29 (labels cycle 0-9), so
+        // it shares the 10 test images; its validation split, images 30-59, shares none.
+        let balanced = |test, s| shared_images(&raw, Some(30), Some(test), s).unwrap().len();
+        assert_eq!(balanced(10, Subset::Balanced), 10);
+        assert_eq!(balanced(30, Subset::Validation), 0);
 
         // CIFAR-10's generated batches differ in every image: nothing shared.
         cifar::testutil::write_extracted(&root.path().join("cifar10"), 4);
         let raw = load(DatasetKind::Cifar10, Some(root.path())).unwrap();
-        assert!(shared_images(&raw, None, None).is_empty());
+        assert!(shared_images(&raw, None, None, Subset::First)
+            .unwrap()
+            .is_empty());
         // A test image copied from a training image is found, wherever it sits.
         let test = raw.test.images.copy();
         test.get(3).copy_(&raw.train.images.get(17));
@@ -580,7 +736,7 @@ mod tests {
             },
             ..raw
         };
-        let shared = shared_images(&raw, None, None);
+        let shared = shared_images(&raw, None, None, Subset::First).unwrap();
         assert_eq!(
             shared,
             vec![SharedImage {

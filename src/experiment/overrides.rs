@@ -2,9 +2,10 @@
 //! `--lr`, `--epochs` and the rest, as one clap `Args` struct that the command line flattens
 //! and that applies itself to an [`Experiment`].
 use super::Experiment;
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, Subset};
 use crate::models::{Init, ModelKind};
 use crate::randomize::Randomization;
+use crate::train::Schedule;
 
 /// The flags of `rethink run` that change what runs (beyond where and how it runs), over
 /// a preset or config. The flags given are read off the struct itself (its fields that are
@@ -27,6 +28,12 @@ pub struct Overrides {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_size: Option<usize>,
+    /// Which images the sizes take: first (in file order), balanced (the same number of
+    /// training images of each class) or validation (balanced, evaluated on other training
+    /// images instead of the test set).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subset: Option<Subset>,
     /// The maximum number of epochs.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,12 +99,24 @@ impl Overrides {
         if let Some(d) = a.dataset {
             *e = e.clone().on_dataset(d);
         }
+        // A cosine schedule that spans the budget keeps spanning it.
+        if let Some(n) = a.epochs {
+            let t = &mut e.train;
+            if t.schedule
+                == (Schedule::Cosine {
+                    epochs: t.max_epochs,
+                })
+            {
+                t.schedule = Schedule::Cosine { epochs: n };
+            }
+        }
         macro_rules! set {
             ($($($field:ident).+ = $arg:expr),* $(,)?) => { $( if let Some(v) = $arg { e.$($field).+ = v; } )* };
         }
         set!(
             model = a.model,
             randomization = a.randomization,
+            subset = a.subset,
             train.max_epochs = a.epochs,
             train.batch_size = a.batch_size,
             train.lr = a.lr,

@@ -11,6 +11,9 @@
 //! - grid scale: `fashion-grid-{alexnet,resnet18}[-weight-decay|-dropout]-RANDOMIZATION`,
 //!   the AlexNet/ResNet18 grid (both nets on the same 128 Fashion-MNIST images, on CPU), which is
 //!   also where the CPU-scale AlexNet claims train;
+//! - mid scale: `fashion-mid-{alexnet,resnet18,mlp1x512}[-augment|-weight-decay|-dropout]-true-labels`,
+//!   the three nets on the same 1,000 class-balanced Fashion-MNIST images for a fixed budget,
+//!   one regularizer at a time;
 //!
 //! where REGULARIZERS is any of `augment`, `weight-decay`, `dropout` in that order, or
 //! `regularized` for all three, and RANDOMIZATION is `true-labels`, `random-labels`,
@@ -86,6 +89,53 @@ pub const GRID_REGULARIZERS: [Regularizers; 3] = [
         dropout: true,
     },
 ];
+
+/// The mid scale's models: the grid's two, and an MLP reference.
+pub const MID_MODELS: [ModelKind; 3] =
+    [ModelKind::Alexnet, ModelKind::Resnet18, ModelKind::Mlp1x512];
+/// The mid scale's regularizer settings: none, then each alone.
+pub const MID_REGULARIZERS: [Regularizers; 4] = [
+    Regularizers::NONE,
+    Regularizers {
+        augment: false,
+        weight_decay: true,
+        dropout: false,
+    },
+    Regularizers {
+        augment: false,
+        weight_decay: false,
+        dropout: true,
+    },
+    Regularizers {
+        augment: true,
+        weight_decay: false,
+        dropout: false,
+    },
+];
+
+/// The mid scale's suite, in the order its runs are trained (the longest first): ResNet18
+/// plain and with weight decay, AlexNet plain and with each regularizer, the MLP plain. All
+/// on true labels: the mid scale measures generalization, which the smaller scales cannot
+/// resolve; memorization is asserted there.
+pub fn mid_presets() -> Vec<Preset> {
+    let at = |model, regularizers| Preset {
+        scale: Scale::Mid,
+        dataset: DatasetKind::FashionMnist,
+        model,
+        regularizers,
+        randomization: Randomization::TrueLabels,
+    };
+    let [none, wd, dropout, augment] = MID_REGULARIZERS;
+    vec![
+        at(ModelKind::Resnet18, none),
+        at(ModelKind::Resnet18, wd),
+        at(ModelKind::Alexnet, none),
+        at(ModelKind::Alexnet, wd),
+        at(ModelKind::Alexnet, dropout),
+        at(ModelKind::Alexnet, augment),
+        at(ModelKind::Mlp1x512, none),
+    ]
+}
 
 fn dataset_slug(d: DatasetKind) -> &'static str {
     match d {
@@ -367,6 +417,17 @@ pub fn listed() -> Vec<Preset> {
     out.extend(grid_presets());
     for model in GRID_MODELS {
         out.extend(grid_fig1a_rest(model));
+    }
+    for model in MID_MODELS {
+        for regularizers in MID_REGULARIZERS {
+            out.push(Preset {
+                scale: Scale::Mid,
+                dataset: DatasetKind::FashionMnist,
+                model,
+                regularizers,
+                randomization: Randomization::TrueLabels,
+            });
+        }
     }
     out
 }

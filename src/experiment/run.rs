@@ -133,7 +133,7 @@ pub fn run_with(exp: &Experiment, mut opts: RunOptions<'_>) -> Result<RunRecord>
     }
     tch::manual_seed(exp.train.seed as i64);
     let raw = data::load(exp.dataset, opts.data_dir.as_deref())?;
-    let ds = data::Dataset::from_raw(&raw, exp.train_size, exp.test_size, device)?;
+    let ds = data::Dataset::from_raw(&raw, exp.train_size, exp.test_size, exp.subset, device)?;
     drop(raw);
     let r = randomize::apply(
         &ds.train,
@@ -208,10 +208,9 @@ pub fn summarize(
             _ => Some(m),
         })
         .unwrap_or(last_tested);
-    let fit = exp
-        .train
-        .target_train_acc
-        .and_then(|t| metrics.iter().find(|m| m.train_acc >= t));
+    // A fixed budget (no target) records when the training set was first fitted.
+    let fit_at = exp.train.target_train_acc.unwrap_or(1.0);
+    let fit = metrics.iter().find(|m| m.train_acc >= fit_at);
     fill(Summary {
         name: exp.name.clone(),
         status,

@@ -1,10 +1,12 @@
 //! What each scale is, in one entry of [`SCALES`]: how its presets are named, which setups
 //! it has, and the experiment each one is (the base setups below: the CPU scale's, the
 //! paper's full-scale one, the smoke miniature and the AlexNet/ResNet18 grid).
-use super::presets::{Preset, GRID_MODELS, GRID_REGULARIZERS, SMOKE_MODELS};
+use super::presets::{
+    Preset, GRID_MODELS, GRID_REGULARIZERS, MID_MODELS, MID_REGULARIZERS, SMOKE_MODELS,
+};
 use super::{Experiment, Scale, TrainConfig};
 use crate::data::transform::Normalization;
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, Subset};
 use crate::models::{Init, ModelKind};
 use crate::randomize::Randomization;
 use crate::train::{Preprocess, Schedule};
@@ -40,7 +42,7 @@ pub struct ScaleSpec {
 /// Augmentation at CPU scale is flips only (the 28×28 crop of a 28×28 image is the image):
 /// an MLP has no translation invariance, and with 1-2 pixel shifts it had not memorized
 /// random labels after 1,000 epochs (golden/cpu-bands.json, observations).
-pub const SCALES: [ScaleSpec; 4] = [
+pub const SCALES: [ScaleSpec; 5] = [
     ScaleSpec {
         scale: Scale::Cpu,
         segment: Some("cpu"),
@@ -90,6 +92,21 @@ pub const SCALES: [ScaleSpec; 4] = [
         regularized_max_epochs: Some(GRID_REGULARIZED_MAX_EPOCHS),
         augment_pad: None,
     },
+    ScaleSpec {
+        scale: Scale::Mid,
+        segment: Some("mid"),
+        implicit_model: None,
+        admits: |p| {
+            p.dataset == DatasetKind::FashionMnist
+                && MID_MODELS.contains(&p.model)
+                && MID_REGULARIZERS.contains(&p.regularizers)
+                && p.randomization == Randomization::TrueLabels
+        },
+        base: |_, model, randomization| mid(model, randomization),
+        dropout: 0.5,
+        regularized_max_epochs: None,
+        augment_pad: None,
+    },
 ];
 
 impl Scale {
@@ -113,6 +130,7 @@ fn cpu_base(model: ModelKind, randomization: Randomization) -> Experiment {
         dataset: DatasetKind::FashionMnist,
         train_size: Some(1000),
         test_size: Some(2000),
+        subset: Subset::First,
         model,
         randomization,
         preprocess: Preprocess {
@@ -168,6 +186,7 @@ fn paper(dataset: DatasetKind, model: ModelKind, randomization: Randomization) -
         dataset,
         train_size: None,
         test_size: None,
+        subset: Subset::First,
         model,
         randomization,
         preprocess: paper_preprocess(dataset),
@@ -231,6 +250,45 @@ fn smoke(model: ModelKind, randomization: Randomization) -> Experiment {
     // No smoke claim reads a test accuracy before the end: the early-stopping claim, which
     // reads the best, is on CIFAR-10 and has no miniature.
     e.train.test_every = 0;
+    e
+}
+
+/// The mid scale's fixed budget and base learning rate per model, chosen on a validation
+/// split (golden/mid-bands.json, `choices`).
+fn mid_budget(model: ModelKind) -> (usize, f64) {
+    match model {
+        ModelKind::Resnet18 => (MID_RESNET18_EPOCHS, MID_RESNET18_LR),
+        ModelKind::Alexnet => (MID_ALEXNET_EPOCHS, MID_ALEXNET_LR),
+        _ => (MID_MLP_EPOCHS, MID_MLP_LR),
+    }
+}
+
+const MID_RESNET18_EPOCHS: usize = 12;
+const MID_RESNET18_LR: f64 = 0.05;
+const MID_ALEXNET_EPOCHS: usize = 50;
+const MID_ALEXNET_LR: f64 = 0.02;
+const MID_MLP_EPOCHS: usize = 100;
+const MID_MLP_LR: f64 = 0.02;
+
+/// The mid scale: 1,000 class-balanced real Fashion-MNIST training images (100 of each
+/// class) and the first 5,000 test images, pixels in [0, 1], SGD momentum 0.9 in batches of
+/// 32 with cosine decay over a fixed budget ([`mid_budget`]): no early stop, so that every
+/// run of a seed trains as long and their test accuracies compare. The training set is
+/// measured every epoch (the epochs to each train-accuracy threshold), the test set at the
+/// start, halfway and at the end. Dropout, when on, is 0.5 (AlexNet's classic rate);
+/// augmentation is a random crop after padding by 2 pixels, and horizontal flips.
+fn mid(model: ModelKind, randomization: Randomization) -> Experiment {
+    let (epochs, lr) = mid_budget(model);
+    let mut e = cpu_base(model, randomization);
+    e.train_size = Some(1000);
+    e.test_size = Some(5000);
+    e.subset = Subset::Balanced;
+    e.train.batch_size = 32;
+    e.train.lr = lr;
+    e.train.schedule = Schedule::Cosine { epochs };
+    e.train.max_epochs = epochs;
+    e.train.target_train_acc = None;
+    e.train.test_every = epochs / 2;
     e
 }
 

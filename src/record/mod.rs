@@ -101,7 +101,8 @@ pub struct Summary {
     /// evaluated (`test_every`), and that epoch; the final one when no other was.
     pub best_test_acc: f64,
     pub best_test_epoch: usize,
-    /// The first epoch (and step) with `train_acc >= target_train_acc`; null if never.
+    /// The first epoch (and step) with `train_acc >= target_train_acc` (1.0 for a fixed
+    /// budget, which has no target); null if never.
     pub epochs_to_fit: Option<usize>,
     pub steps_to_fit: Option<usize>,
     pub target_train_acc: Option<f64>,

@@ -90,10 +90,12 @@ fn verdict_row(j: &Judged) -> String {
             .measures
             .iter()
             .map(|m| {
-                let band = m.band.as_ref().map_or(
-                    " (reported, not asserted: not robust at this scale)".into(),
-                    |b| format!(" (band {}: {})", b.name, b.describe()),
-                );
+                let band = m
+                    .band
+                    .as_ref()
+                    .map_or(" (reported, not asserted)".into(), |b| {
+                        format!(" (band {}: {})", b.name, b.describe())
+                    });
                 format!(
                     "{}{}: {}{band}",
                     if m.holds { "" } else { "**" },

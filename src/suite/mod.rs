@@ -5,7 +5,9 @@
 use crate::claims;
 use crate::data::DatasetKind;
 use crate::error::{Error, Result};
-use crate::experiment::presets::{grid_fig1a_rest, grid_presets, Preset, Regularizers};
+use crate::experiment::presets::{
+    grid_fig1a_rest, grid_presets, mid_presets, Preset, Regularizers,
+};
 use crate::experiment::{Experiment, RunDir, Scale, Summary};
 use crate::models::ModelKind;
 use crate::randomize::Randomization;
@@ -117,6 +119,7 @@ pub fn presets(scale: Scale) -> Vec<Preset> {
             }
         }
         Scale::Grid => out = grid_presets(),
+        Scale::Mid => out = mid_presets(),
         Scale::Smoke => {
             // What the smoke claims read, in their order.
             for claim in claims::smoke() {

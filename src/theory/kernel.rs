@@ -596,7 +596,13 @@ pub fn experiment(
         ));
     }
     let raw = crate::data::load(kind, data_dir)?;
-    let ds = crate::data::Dataset::from_raw(&raw, Some(train_size), Some(test_size), Device::Cpu)?;
+    let ds = crate::data::Dataset::from_raw(
+        &raw,
+        Some(train_size),
+        Some(test_size),
+        crate::data::Subset::First,
+        Device::Cpu,
+    )?;
     let r = crate::randomize::apply(&ds.train, &ds.test, randomization, kind.classes(), seed)?;
     // Merge identical training images (byte-identical in the file).
     let n = train_size as i64;

@@ -56,7 +56,7 @@ fn device(scale: Scale) -> Device {
 /// one test to train it. The nightly sets `RETHINK_RESULTS_DIR`, where runs go to
 /// `runs/NAME` for `rethink merge` and `rethink report`; otherwise they go to the test run
 /// cache.
-fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
+pub fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
     let rec = match std::env::var_os("RETHINK_RESULTS_DIR") {
         Some(dir) => {
             let dir = Path::new(&dir);

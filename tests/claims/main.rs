@@ -11,6 +11,9 @@
 //! - `gpu::ID`: a nightly claim (`gpu` module), ignored unless built with `--features gpu`;
 //!   at smoke scale (`RETHINK_NIGHTLY_SCALE=smoke`, `make nightly-smoke`) the same tests
 //!   judge the smoke scale's claims, which are the GPU claims in miniature;
+//! - `mid::ID`: a mid-scale claim, at the seed `RETHINK_MID_SEED` (default 0), after
+//!   `mid::suite_trains_at_the_seed` has trained its runs two at a time; only in the `mid`
+//!   nextest profile (tests/claims/mid.rs);
 //! - `portability::ID`: `cpu::ID` rerun as on an SSE4.2 CPU, for the claims in
 //!   `portability::CLAIMS`;
 //! - `falsifiable::…`, `theory::…`, `portability::…` and two `gpu::…` checks: the claims'
@@ -22,6 +25,7 @@
 mod common;
 mod falsifiable;
 mod gpu;
+mod mid;
 mod portability;
 mod theory;
 
@@ -62,6 +66,7 @@ fn main() {
                 }),
                 Scale::Gpu => trial(test_name("gpu", id), move || gpu::assert_nightly_claim(id))
                     .with_ignored_flag(!cfg!(feature = "gpu")),
+                Scale::Mid => trial(test_name("mid", id), move || mid::assert_mid_claim(id)),
                 // The smoke claims are the GPU claims in miniature: the `gpu::` tests judge
                 // them when RETHINK_NIGHTLY_SCALE=smoke.
                 Scale::Smoke => continue,
@@ -78,6 +83,14 @@ fn main() {
             portability::rerun_at_sse42(&test)
         }));
     }
+    trials.push(trial(
+        "mid::suite_trains_at_the_seed".into(),
+        mid::suite_trains_at_the_seed,
+    ));
+    trials.push(trial(
+        "mid::curves_match_their_snapshot".into(),
+        mid::curves_match_their_snapshot,
+    ));
     trials.extend(checks![
         falsifiable::fitting_fails_when_training_is_cut_to_one_epoch,
         falsifiable::chance_generalization_and_slowdown_fail_on_the_wrong_labels,

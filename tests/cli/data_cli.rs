@@ -193,7 +193,7 @@ fn no_test_image_is_a_training_image_in_any_run_of_any_scale() {
     use std::collections::{BTreeSet, HashSet};
     require_fashion();
     let raw = data::load(DatasetKind::FashionMnist, None).unwrap();
-    let all = data::shared_images(&raw, None, None);
+    let all = data::shared_images(&raw, None, None, data::Subset::First).unwrap();
     assert!(all.is_empty(), "the data set's files share images: {all:?}");
     let mut seen = BTreeSet::new();
     let mut checked = 0;
@@ -202,16 +202,23 @@ fn no_test_image_is_a_training_image_in_any_run_of_any_scale() {
             let key = (
                 e.train_size,
                 e.test_size,
+                e.subset,
                 e.randomization.to_string(),
                 e.train.seed,
             );
             if e.dataset != DatasetKind::FashionMnist || !seen.insert(key) {
                 continue;
             }
-            let shared = data::shared_images(&raw, e.train_size, e.test_size);
+            let shared = data::shared_images(&raw, e.train_size, e.test_size, e.subset).unwrap();
             assert!(shared.is_empty(), "{}: {shared:?}", e.name);
-            let ds =
-                data::Dataset::from_raw(&raw, e.train_size, e.test_size, tch::Device::Cpu).unwrap();
+            let ds = data::Dataset::from_raw(
+                &raw,
+                e.train_size,
+                e.test_size,
+                e.subset,
+                tch::Device::Cpu,
+            )
+            .unwrap();
             let r = rethink::randomize::apply(
                 &ds.train,
                 &ds.test,

@@ -95,3 +95,75 @@ fn every_full_scale_suite_preset_runs_for_one_epoch() {
         runs_one_epoch(&e.name, Some(&data), tmp.path());
     }
 }
+
+/// Every mid-scale suite preset runs on the real Fashion-MNIST (for one epoch, on 20
+/// class-balanced training and 20 test images: the mid claims' own profile trains them in
+/// full), with the preset's class-balanced subset, cosine schedule over the budget given and
+/// no early stop; and `--subset validation` evaluates on training images the run did not
+/// train on, leaving the test file unread.
+#[test]
+fn every_mid_suite_preset_runs_on_a_balanced_subset() {
+    use rethink::data::Subset;
+    use rethink::train::Schedule;
+    require_fashion();
+    let tmp = tempdir();
+    for e in rethink::suite::experiments(Scale::Mid) {
+        assert_eq!(e.subset, Subset::Balanced, "{}", e.name);
+        assert_eq!(e.train.target_train_acc, None, "{}: a fixed budget", e.name);
+        for subset in ["balanced", "validation"] {
+            let dir = tmp.path().join(format!("{}-{subset}", e.name));
+            let o = cli(&[
+                "--threads",
+                "1",
+                "run",
+                "--preset",
+                &e.name,
+                "--train-size",
+                "20",
+                "--test-size",
+                "20",
+                "--epochs",
+                "1",
+                "--subset",
+                subset,
+                "-q",
+                "--out",
+                dir.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}: {}", e.name, stderr(&o));
+            let ran = Experiment::from_file(&dir.join("config.json")).unwrap();
+            assert_eq!(
+                ran.train.schedule,
+                Schedule::Cosine { epochs: 1 },
+                "{}",
+                e.name
+            );
+            let summary: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                    .unwrap();
+            assert_eq!(summary["epochs"], 1, "{}", e.name);
+            assert_eq!(summary["train_size"], 20, "{}", e.name);
+        }
+    }
+    // A class-balanced subset of a size no class count divides is refused, naming the flag's
+    // field.
+    let o = cli(&[
+        "run",
+        "--preset",
+        "fashion-mid-mlp1x512-true-labels",
+        "--train-size",
+        "25",
+        "--epochs",
+        "1",
+        "-q",
+        "--out",
+        tmp.path().join("odd").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o)
+            .contains("train_size: a class-balanced subset needs a multiple of 10 images, not 25"),
+        "{}",
+        stderr(&o)
+    );
+}

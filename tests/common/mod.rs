@@ -175,10 +175,15 @@ pub fn snapshots_dir() -> PathBuf {
 /// Compares a verdict with its snapshot (named by the claim id, shared by every test that
 /// judges the claim).
 pub fn snapshot_verdict(v: &Verdict) {
+    snapshot_named(&v.claim, v);
+}
+
+/// Compares a verdict with the snapshot `name` (a mid-scale claim's is per seed).
+pub fn snapshot_named(name: &str, v: &Verdict) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_snapshot_path(snapshots_dir());
-    settings.bind(|| insta::assert_json_snapshot!(v.claim.clone(), v.snapshot()));
+    settings.bind(|| insta::assert_json_snapshot!(name.to_string(), v.snapshot()));
 }
 
 /// The `rethink` binary built for these tests, pinned to the CPU (`RETHINK_DEVICE=cpu`):

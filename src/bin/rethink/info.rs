@@ -95,7 +95,7 @@ pub(crate) fn data_cmd(action: DataAction) -> Result<()> {
                     fmt(&std)
                 );
             }
-            let shared = data::shared_images(&raw, None, None);
+            let shared = data::shared_images(&raw, None, None, data::Subset::First)?;
             match shared.as_slice() {
                 [] => println!("train/test: no test image is a training image (compared by the md5 of its pixels)"),
                 some => {

@@ -1,0 +1,140 @@
+//! The mid scale's claims as tests (`mid::ID`), in their own nextest profile
+//! (`cargo nextest run --profile mid`; `make test` leaves them out): one seed of the suite,
+//! `RETHINK_MID_SEED` (default 0; the CPU nightly rotates it over golden/seeds.json's
+//! registered mid seeds), trained once through the run cache and judged claim by claim. A
+//! verdict that fails is a failed test; each claim's snapshot is `ID-seedK.snap`.
+use super::common;
+use rethink::experiment::{Experiment, RunRecord, Scale};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use tch::Device;
+
+/// The environment variable that chooses the seed.
+pub const SEED_ENV: &str = "RETHINK_MID_SEED";
+
+/// The seed the mid tests train at: `RETHINK_MID_SEED`, else 0. A seed that is not
+/// registered for the mid scale is refused: an effect over seeds reads registered seeds only.
+pub fn seed() -> u64 {
+    let seed = match std::env::var(SEED_ENV) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_ENV}={s:?} is not a seed (a whole number)")),
+        Err(_) => 0,
+    };
+    let registered = rethink::claims::stats::registered_seeds(Scale::Mid).unwrap();
+    assert!(
+        registered.contains(&seed),
+        "{SEED_ENV}={seed} is not registered for the mid scale in golden/seeds.json ({registered:?})"
+    );
+    seed
+}
+
+/// `exp` at the tests' seed.
+fn at_seed(exp: &Experiment, seed: u64) -> Experiment {
+    let mut e = exp.clone();
+    e.train.seed = seed;
+    e
+}
+
+/// Trains the mid suite at the tests' seed into the run cache, two runs at a time (each on
+/// one libtorch thread, as every test run), the longest first: the claims' tests then read
+/// every run from the cache instead of training them one by one behind each other's locks.
+pub fn suite_trains_at_the_seed() {
+    let seed = seed();
+    let queue = Mutex::new(VecDeque::from(rethink::suite::experiments(Scale::Mid)));
+    let worker = || loop {
+        let Some(exp) = queue.lock().unwrap().pop_front() else {
+            return;
+        };
+        run(&at_seed(&exp, seed)).unwrap_or_else(|e| panic!("{}: {e:#}", exp.name));
+    };
+    std::thread::scope(|s| {
+        let lanes: Vec<_> = (0..2).map(|_| s.spawn(worker)).collect();
+        for lane in lanes {
+            if let Err(panic) = lane.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
+
+/// Trains `exp` on the CPU once, as the nightly's tests do: into `RETHINK_RESULTS_DIR`'s
+/// `runs/NAME` when the nightly sets it, else into the test run cache.
+fn run(exp: &Experiment) -> anyhow::Result<RunRecord> {
+    common::require_fashion();
+    super::gpu::run_nightly(exp, Device::Cpu)
+}
+
+/// Asserts that mid claim `id` holds at the tests' seed and matches its snapshot.
+pub fn assert_mid_claim(id: &str) {
+    let seed = seed();
+    let runs = common::claim_runs_with(id, |e| run(&at_seed(e, seed)));
+    let v = common::judge_runs(id, &runs);
+    assert!(v.holds, "verdict failed: {id}\n{v}");
+    eprint!("{v}");
+    common::snapshot_named(&format!("{id}-seed{seed}"), &v);
+}
+
+/// The points of a run's curve that its curve snapshot pins: the first epochs at train
+/// accuracy 0.5, 0.9 and 1.0, and the test accuracy at half the budget and at its end.
+pub fn curve_points(rec: &RunRecord) -> Vec<(&'static str, Option<f64>)> {
+    use rethink::claims::epochs_to;
+    let epochs = |t| epochs_to(rec, t).map(|e| e as f64);
+    let half = rec.experiment.train.max_epochs / 2;
+    let test_at = |epoch: usize| {
+        rec.metrics
+            .iter()
+            .find(|m| m.epoch == epoch)
+            .and_then(|m| m.test_acc)
+    };
+    vec![
+        ("epochs_to_0.5", epochs(0.5)),
+        ("epochs_to_0.9", epochs(0.9)),
+        ("epochs_to_1.0", epochs(1.0)),
+        ("test_acc_at_half", test_at(half)),
+        ("test_acc_at_end", test_at(rec.experiment.train.max_epochs)),
+    ]
+}
+
+/// A curve point's cell: its signed distance from the calibrated median in cell widths,
+/// rounded (0: within half a width of the median); `None` where the point was never reached.
+pub fn cell(value: Option<f64>, median: f64, width: f64) -> Option<i64> {
+    value.map(|v| ((v - median) / width).round() as i64)
+}
+
+/// The curve snapshot of the mid suite at the tests' seed (`mid-curves-seedK.snap`): for
+/// each run, each point of [`curve_points`] as its [`cell`] against golden/mid-bands.json's
+/// `curves`, whose medians and widths come from the calibration over seeds. A moved cell is
+/// a learning curve that moved by about one seed-to-seed standard deviation or more.
+pub fn curves_match_their_snapshot() {
+    let seed = seed();
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../../golden/mid-bands.json")).unwrap();
+    let cells = &golden["curves"]["cells"];
+    let mut snapshot = serde_json::Map::new();
+    for exp in rethink::suite::experiments(Scale::Mid) {
+        let rec = run(&at_seed(&exp, seed)).unwrap_or_else(|e| panic!("{}: {e:#}", exp.name));
+        let mut points = serde_json::Map::new();
+        for (point, value) in curve_points(&rec) {
+            let c = &cells[&exp.name][point];
+            let (Some(median), Some(width)) = (c["median"].as_f64(), c["width"].as_f64()) else {
+                panic!(
+                    "golden/mid-bands.json has no calibrated cell for {} {point}",
+                    exp.name
+                );
+            };
+            points.insert(point.into(), cell(value, median, width).into());
+        }
+        snapshot.insert(exp.name.clone(), points.into());
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path(common::snapshots_dir());
+    settings.bind(|| {
+        insta::assert_json_snapshot!(
+            format!("mid-curves-seed{seed}"),
+            serde_json::Value::Object(snapshot)
+        )
+    });
+}
