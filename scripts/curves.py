@@ -9,7 +9,9 @@ the budget and at its end, as tests/claims/mid.rs reads them) it prints the valu
 seeds and levels, and the cell a curve snapshot quantizes against: the median, and a width
 of twice the calibrated spread (max - min; at least 1 epoch, or 0.002 of accuracy), so that
 every calibration value lies within half a width of the median (cell 0) and a moved cell
-means a curve that left the range the calibration seeds span by about that range again.
+means a curve that left the range the calibration seeds span by about that range again. A
+point no calibration run reached (a regularized AlexNet's 100%) is `"never": true`: its
+snapshot holds null while the run does not reach it either, and "reached" once it does.
 The JSON for golden/mid-bands.json is written to CAL_DIR/curves.json.
 
 Each RUN_DIR given after CAL_DIR is placed against those cells (its preset read from its
@@ -33,6 +35,8 @@ def points(run):
 
 
 def cell(v, c):
+    if c.get("never"):
+        return None if v is None else "reached"
     return None if v is None else round((v - c["median"]) / c["width"])
 
 
@@ -54,9 +58,12 @@ def main():
             vals = [v for _, _, v in rows if v is not None]
             if not vals:
                 print(f"{preset} {k}: never reached in {len(rows)} runs")
+                cells[preset][k] = {"never": True, "values": [[lv, int(sd[1:]), None] for lv, sd, _ in rows]}
                 continue
             floor = 1.0 if k.startswith("epochs") else 0.002
-            width = max(2 * (max(vals) - min(vals)), floor)
+            # Strictly more than twice the spread: every calibration value lies inside cell 0,
+            # none on its edge.
+            width = 2 * (max(vals) - min(vals)) + floor
             med = statistics.median(vals)
             cells[preset][k] = {
                 "median": med,
