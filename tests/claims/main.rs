@@ -12,7 +12,7 @@
 //!   at smoke scale (`RETHINK_NIGHTLY_SCALE=smoke`, `make nightly-smoke`) the same tests
 //!   judge the smoke scale's claims, which are the GPU claims in miniature;
 //! - `mid::ID`: a mid-scale claim, at the seed `RETHINK_MID_SEED` (default 0), after
-//!   `mid::suite_trains_at_the_seed` has trained its runs two at a time; only in the `mid`
+//!   `mid::suite_half_1` and `mid::suite_half_2` have trained its runs; only in the `mid`
 //!   nextest profile (tests/claims/mid.rs);
 //! - `portability::ID`: `cpu::ID` rerun as on an SSE4.2 CPU, for the claims in
 //!   `portability::CLAIMS`;
@@ -83,10 +83,11 @@ fn main() {
             portability::rerun_at_sse42(&test)
         }));
     }
-    trials.push(trial(
-        "mid::suite_trains_at_the_seed".into(),
-        mid::suite_trains_at_the_seed,
-    ));
+    for k in 0..mid::HALVES {
+        trials.push(trial(format!("mid::suite_half_{}", k + 1), move || {
+            mid::suite_half(k)
+        }));
+    }
     trials.push(trial(
         "mid::curves_match_their_snapshot".into(),
         mid::curves_match_their_snapshot,

@@ -1,12 +1,11 @@
 //! The mid scale's claims as tests (`mid::ID`), in their own nextest profile
 //! (`cargo nextest run --profile mid`; `make test` leaves them out): one seed of the suite,
 //! `RETHINK_MID_SEED` (default 0; the CPU nightly rotates it over golden/seeds.json's
-//! registered mid seeds), trained once through the run cache and judged claim by claim. A
+//! registered mid seeds), trained once through the run cache (`mid::suite_half_1` and
+//! `mid::suite_half_2`, two processes at once) and judged claim by claim. A
 //! verdict that fails is a failed test; each claim's snapshot is `ID-seedK.snap`.
 use super::common;
 use rethink::experiment::{Experiment, RunRecord, Scale};
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use tch::Device;
 
 /// The environment variable that chooses the seed.
@@ -37,26 +36,25 @@ fn at_seed(exp: &Experiment, seed: u64) -> Experiment {
     e
 }
 
-/// Trains the mid suite at the tests' seed into the run cache, two runs at a time (each on
-/// one libtorch thread, as every test run), the longest first: the claims' tests then read
-/// every run from the cache instead of training them one by one behind each other's locks.
-pub fn suite_trains_at_the_seed() {
+/// The two halves of the mid suite that `mid::suite_half_1` and `mid::suite_half_2` train:
+/// runs 0, 2, 4... and 1, 3, 5... of the suite (the longest first), about equal in time.
+pub const HALVES: usize = 2;
+
+/// Trains half `k` (0 or 1) of the mid suite at the tests' seed into the run cache, one run
+/// after another. The two halves are two tests, so nextest trains them in two processes at
+/// once (the profile starts them first), each run on one libtorch thread; the claims' tests
+/// then read every run from the cache. Not two threads of one process: a run seeds
+/// libtorch's global generator, which initializes the model and draws dropout masks, so two
+/// runs in one process would draw from each other's stream.
+pub fn suite_half(k: usize) {
     let seed = seed();
-    let queue = Mutex::new(VecDeque::from(rethink::suite::experiments(Scale::Mid)));
-    let worker = || loop {
-        let Some(exp) = queue.lock().unwrap().pop_front() else {
-            return;
-        };
+    for exp in rethink::suite::experiments(Scale::Mid)
+        .into_iter()
+        .skip(k)
+        .step_by(HALVES)
+    {
         run(&at_seed(&exp, seed)).unwrap_or_else(|e| panic!("{}: {e:#}", exp.name));
-    };
-    std::thread::scope(|s| {
-        let lanes: Vec<_> = (0..2).map(|_| s.spawn(worker)).collect();
-        for lane in lanes {
-            if let Err(panic) = lane.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    });
+    }
 }
 
 /// Trains `exp` on the CPU once, as the nightly's tests do: into `RETHINK_RESULTS_DIR`'s
