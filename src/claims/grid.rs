@@ -2,7 +2,6 @@
 //! in slides, which this project started from: AlexNet and ResNet18 on Fashion-MNIST × true
 //! labels, random labels and random pixels × weight decay and dropout), on the grid
 //! presets, judged with golden/grid-bands.json.
-use super::stats::Expected;
 use super::{Claim, Judge};
 use crate::experiment::Scale;
 
@@ -129,24 +128,7 @@ pub const GRID: &[Claim] = &[
             for i in 0..4 {
                 j.fitted_in(i, &g.train_acc_fit);
             }
-            let (plain, wd, dropout, resnet) =
-                (test_acc(j, 0), test_acc(j, 1), test_acc(j, 2), test_acc(j, 3));
-            let architecture = resnet - plain;
-            let regularizer = (wd - plain).max(dropout - plain);
-            j.paired_not_robust(
-                "ResNet18's true-label test accuracy gain over AlexNet minus the larger gain of weight decay or dropout on AlexNet".into(),
-                Some(architecture - regularizer),
-                format!(
-                    "architecture {architecture:+.4} (ResNet18 {resnet:.4}, AlexNet {plain:.4}); weight decay {:+.4}, dropout {:+.4}",
-                    wd - plain,
-                    dropout - plain
-                ),
-                // Xiao, Wang, Liu and Yu's conclusion: the architecture gains more than any regularizer.
-                Expected {
-                    min: Some(0.0),
-                    max: None,
-                },
-            );
+            j.architecture_margin([0, 1, 2, 3]);
         },
     },
 ];

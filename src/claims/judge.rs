@@ -180,6 +180,31 @@ impl Judge<'_> {
         self.pair_last(expected);
     }
 
+    /// Xiao, Wang, Liu and Yu's architecture claim on four true-label runs, `[AlexNet plain,
+    /// with weight decay, with dropout, ResNet18 plain]`: ResNet18's test-accuracy gain over
+    /// AlexNet minus the larger gain weight decay or dropout brings AlexNet. Not robust seed
+    /// by seed at any CPU scale ([`Judge::paired_not_robust`]); over seeds judged against
+    /// the claim, a margin above zero.
+    pub fn architecture_margin(&mut self, [plain, wd, dropout, resnet]: [usize; 4]) {
+        let acc = |i: usize| self.run(i).summary().final_test_acc;
+        let (plain, wd, dropout, resnet) = (acc(plain), acc(wd), acc(dropout), acc(resnet));
+        let architecture = resnet - plain;
+        let regularizer = (wd - plain).max(dropout - plain);
+        self.paired_not_robust(
+            "ResNet18's true-label test accuracy gain over AlexNet minus the larger gain of weight decay or dropout on AlexNet".into(),
+            Some(architecture - regularizer),
+            format!(
+                "architecture {architecture:+.4} (ResNet18 {resnet:.4}, AlexNet {plain:.4}); weight decay {:+.4}, dropout {:+.4}",
+                wd - plain,
+                dropout - plain
+            ),
+            Expected {
+                min: Some(0.0),
+                max: None,
+            },
+        );
+    }
+
     /// Reports the measure that says whether the claim itself holds, where it is not robust
     /// at this scale (golden's `not_robust`): the verdict is then "not robust".
     pub fn not_robust(&mut self, what: String, value: Option<f64>, detail: String) {

@@ -146,22 +146,7 @@ pub const MID: &[Claim] = &[
             let m = j.mid;
             j.train_acc(0, &m.train_acc_fit);
             j.train_acc(3, &m.train_acc_fit);
-            let (plain, wd, dropout, resnet) =
-                (test_acc(j, 0), test_acc(j, 1), test_acc(j, 2), test_acc(j, 3));
-            let architecture = resnet - plain;
-            let regularizer = (wd - plain).max(dropout - plain);
-            j.paired_not_robust(
-                "ResNet18's true-label test accuracy gain over AlexNet minus the larger gain of weight decay or dropout on AlexNet".into(),
-                Some(architecture - regularizer),
-                format!(
-                    "architecture {architecture:+.4} (ResNet18 {resnet:.4}, AlexNet {plain:.4}); weight decay {:+.4}, dropout {:+.4}",
-                    wd - plain,
-                    dropout - plain
-                ),
-                // Xiao, Wang, Liu and Yu's conclusion: the architecture gains more than any
-                // regularizer.
-                HELPS,
-            );
+            j.architecture_margin([0, 1, 2, 3]);
         },
     },
 ];

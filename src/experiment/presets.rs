@@ -49,6 +49,24 @@ impl Regularizers {
         weight_decay: true,
         dropout: true,
     };
+    /// Weight decay alone.
+    pub const WEIGHT_DECAY: Regularizers = Regularizers {
+        augment: false,
+        weight_decay: true,
+        dropout: false,
+    };
+    /// Dropout alone.
+    pub const DROPOUT: Regularizers = Regularizers {
+        augment: false,
+        weight_decay: false,
+        dropout: true,
+    };
+    /// Augmentation alone.
+    pub const AUGMENT: Regularizers = Regularizers {
+        augment: true,
+        weight_decay: false,
+        dropout: false,
+    };
 
     fn any(self) -> bool {
         self != Regularizers::NONE
@@ -78,16 +96,8 @@ pub const GRID_RANDOMIZATIONS: [Randomization; 3] = [
 /// The grid's regularizer settings: none, weight decay alone, dropout alone.
 pub const GRID_REGULARIZERS: [Regularizers; 3] = [
     Regularizers::NONE,
-    Regularizers {
-        augment: false,
-        weight_decay: true,
-        dropout: false,
-    },
-    Regularizers {
-        augment: false,
-        weight_decay: false,
-        dropout: true,
-    },
+    Regularizers::WEIGHT_DECAY,
+    Regularizers::DROPOUT,
 ];
 
 /// The mid scale's models: the grid's two, and an MLP reference.
@@ -96,21 +106,9 @@ pub const MID_MODELS: [ModelKind; 3] =
 /// The mid scale's regularizer settings: none, then each alone.
 pub const MID_REGULARIZERS: [Regularizers; 4] = [
     Regularizers::NONE,
-    Regularizers {
-        augment: false,
-        weight_decay: true,
-        dropout: false,
-    },
-    Regularizers {
-        augment: false,
-        weight_decay: false,
-        dropout: true,
-    },
-    Regularizers {
-        augment: true,
-        weight_decay: false,
-        dropout: false,
-    },
+    Regularizers::WEIGHT_DECAY,
+    Regularizers::DROPOUT,
+    Regularizers::AUGMENT,
 ];
 
 /// The mid scale's suite, in the order its runs are trained (the longest first): ResNet18
@@ -382,16 +380,11 @@ pub fn listed() -> Vec<Preset> {
         .into_iter()
         .chain([0.2, 0.4, 0.5, 0.6, 0.8].map(Randomization::Corrupt))
         .collect();
-    let single = |augment, weight_decay, dropout| Regularizers {
-        augment,
-        weight_decay,
-        dropout,
-    };
     let cpu_families = [
         Preset::cpu(Randomization::TrueLabels),
-        Preset::cpu(Randomization::TrueLabels).with(single(true, false, false)),
-        Preset::cpu(Randomization::TrueLabels).with(single(false, true, false)),
-        Preset::cpu(Randomization::TrueLabels).with(single(false, false, true)),
+        Preset::cpu(Randomization::TrueLabels).with(Regularizers::AUGMENT),
+        Preset::cpu(Randomization::TrueLabels).with(Regularizers::WEIGHT_DECAY),
+        Preset::cpu(Randomization::TrueLabels).with(Regularizers::DROPOUT),
         Preset::cpu(Randomization::TrueLabels).with(Regularizers::ALL),
     ];
     for f in cpu_families {

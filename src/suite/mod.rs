@@ -34,18 +34,9 @@ pub fn presets(scale: Scale) -> Vec<Preset> {
                 out.push(Preset::cpu(Corrupt(p)));
             }
             for regs in [
-                Regularizers {
-                    weight_decay: true,
-                    ..Regularizers::NONE
-                },
-                Regularizers {
-                    dropout: true,
-                    ..Regularizers::NONE
-                },
-                Regularizers {
-                    augment: true,
-                    ..Regularizers::NONE
-                },
+                Regularizers::WEIGHT_DECAY,
+                Regularizers::DROPOUT,
+                Regularizers::AUGMENT,
                 Regularizers::ALL,
             ] {
                 for r in [TrueLabels, RandomLabels] {
