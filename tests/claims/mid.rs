@@ -106,7 +106,8 @@ pub fn cell(value: Option<f64>, median: f64, width: f64) -> Option<i64> {
 /// `curves`, whose medians and widths come from the calibration over seeds (a width is twice
 /// their spread, so every calibration run is in cell 0). A moved cell is a learning curve
 /// that left the range the calibration seeds span; a point no calibration run reached is
-/// null, or "reached" once a run reaches it.
+/// null, or "reached" once a run reaches it; a point some calibration runs reached and
+/// others did not (`mixed`: ResNet18's 100% at the end of its budget) is left out.
 pub fn curves_match_their_snapshot() {
     let seed = seed();
     let golden: serde_json::Value =
@@ -118,6 +119,10 @@ pub fn curves_match_their_snapshot() {
         let mut points = serde_json::Map::new();
         for (point, value) in curve_points(&rec) {
             let c = &cells[&exp.name][point];
+            // Reached by some calibration runs and not others: no cell of it is reproducible.
+            if c["mixed"] == serde_json::Value::Bool(true) {
+                continue;
+            }
             let pinned = match (c["median"].as_f64(), c["width"].as_f64(), &c["never"]) {
                 (Some(median), Some(width), _) => cell(value, median, width).into(),
                 // No calibration run reached it: whether this one does.
