@@ -424,7 +424,6 @@ mod tests {
     /// kernels on a nonzero momentum buffer, so a different order of operations shows as
     /// a nonzero difference from the second step on: adding the decay after the momentum,
     /// `(momentum·v + g) + weight_decay·p`, already differs after 2 steps on every model.
-    /// Five steps also cover batch norm's running statistics after several updates.
     const STEPS: i64 = 5;
 
     /// Trains a copy of the same model with libtorch's SGD and with ours in both layouts for
