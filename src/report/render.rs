@@ -137,7 +137,7 @@ fn pct(x: f64) -> String {
 /// The section "The AlexNet/ResNet18 grid": the grid as a table, and its claims' verdicts.
 fn seed_grid(a: &Analysis) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "\n## The AlexNet/ResNet18 grid\n\nXiao, Wang, Liu and Yu's reproduction (slides), which this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "\n## The AlexNet/ResNet18 grid\n\nXiao, Wang, Liu and Yu's reproduction (slides), which this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several RNG seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
     for c in &a.grid {
         let _ = writeln!(
             md,
