@@ -768,7 +768,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seeds_grid_gives_medians_ranges_and_verdict_counts_over_seeds() {
+    fn the_grid_gives_medians_ranges_and_verdict_counts_over_seeds() {
         // Random labels on both nets, seeds 0-2; seed 2's ResNet18 run lands far from chance.
         let mut runs = Vec::new();
         for seed in 0..3u64 {

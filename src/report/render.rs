@@ -135,7 +135,7 @@ fn pct(x: f64) -> String {
 }
 
 /// The section "The AlexNet/ResNet18 grid": the grid as a table, and its claims' verdicts.
-fn seed_grid(a: &Analysis) -> String {
+fn grid_section(a: &Analysis) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "\n## The AlexNet/ResNet18 grid\n\nXiao, Wang, Liu and Yu's reproduction (slides), which this project started from: AlexNet and ResNet18 on Fashion-MNIST with true labels, random labels and random pixels, and with weight decay or dropout (the grid presets `fashion-grid-*`: both nets on the same 128 training and 300 test images, stopping at 100% train accuracy). Accuracies in percent; over several RNG seeds, the median and the range. Fig. 1a below draws ResNet18's panel beside AlexNet's.\n\n| model | labels / inputs | regularizer | seeds | fitted | train | test | epochs to fit |\n|---|---|---|---|---|---|---|---|");
     for c in &a.grid {
@@ -348,7 +348,7 @@ pub fn markdown(
     }
     md.push_str(&effects_over_seeds(a));
     if !a.grid.is_empty() {
-        md.push_str(&seed_grid(a));
+        md.push_str(&grid_section(a));
     }
     let _ = writeln!(md, "\n## Fig. 1a: fitting randomized data\n\nTraining loss against SGD steps; each line is one randomization. The paper (CIFAR-10, Inception) shows every line reaching zero, random labels last.\n\n{md1a}");
     let _ = writeln!(md, "## Fig. 1b and 1c: label corruption\n\nTime to fit (relative to true labels) and error against the corruption level P. The paper shows training error at zero for every P while test error climbs towards chance (0.9).\n\n{md1bc}");
@@ -405,7 +405,7 @@ mod tests {
     use crate::report::LoadedRun;
 
     #[test]
-    fn the_seeds_experiments_section_shows_medians_ranges_and_verdict_counts() {
+    fn the_grid_section_shows_medians_ranges_and_verdict_counts() {
         let runs: Vec<LoadedRun> = (0..3u64)
             .flat_map(|seed| {
                 [
@@ -426,7 +426,7 @@ mod tests {
             })
             .collect();
         let a = crate::report::analysis::analyze(&runs, &[]);
-        let md = seed_grid(&a);
+        let md = grid_section(&a);
         assert!(md.contains("## The AlexNet/ResNet18 grid"), "{md}");
         // Median 11.0% of 10-12%, epochs to fit 31 of 30-32, on 3 seeds.
         assert!(
