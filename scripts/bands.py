@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Summarizes a calibration (scripts/calibrate.sh) for golden/cpu-bands.json.
 
-Usage: scripts/bands.py CAL_DIR [--rethink BIN]
+Usage: scripts/bands.py CAL_DIR [--rethink BIN] [--scale SCALE]
 
 For every CAL_DIR/LEVEL/sSEED it runs `rethink report` (the claims registry's own checks,
 so the numbers are the ones the tests judge), then prints, per band: the seeds and levels
-measured, min / median / max, whether every verdict held, and a snapshot resolution:
+measured, min / median / max (with --scale, only the claims `rethink claims --scale SCALE`
+lists, since one scale's runs may also be judged by another's claims: the CPU scale's by
+the grid's), whether every verdict held, and a snapshot resolution:
 the finest step (1, 2 or 5 times a power of ten) at which each seed's values agree across
 the instruction-set levels measured, and at least half the standard deviation over seeds,
 so that a seed's cell is not a rounding edge away. It also prints how many distinct cells
 the calibration values occupy at that resolution: a snapshot value must be able to move, so
 a band whose values all land in one cell while it holds is reported with `snapshot: false`
-(in the bands file, its values leave the snapshots; whether it holds stays in). The result is also written as JSON to CAL_DIR/bands-summary.json.
+(in the bands file, its values leave the snapshots; whether it holds stays in). The result is
+also written as JSON to CAL_DIR/bands-summary.json, with every value by level, band and seed
+under "per_seed" (the shape of a bands file's `per_seed` blocks, which a unit test of
+src/claims/bands.rs holds inside their bands).
 """
 import argparse
 import json
@@ -69,8 +74,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cal")
     ap.add_argument("--rethink", default="target/release/rethink")
+    ap.add_argument("--scale")
     a = ap.parse_args()
     cal = Path(a.cal)
+    only = None
+    if a.scale:
+        listed = subprocess.run(
+            [a.rethink, "claims", "--scale", a.scale], check=True, capture_output=True, text=True
+        ).stdout
+        only = {line.split()[0] for line in listed.splitlines() if line.strip()}
     by_band = defaultdict(list)
     verdicts = defaultdict(list)
     for level_dir in sorted(p for p in cal.iterdir() if p.is_dir()):
@@ -82,6 +94,8 @@ def main():
             )
             summary = json.loads((seed_dir / "summary.json").read_text())
             for j in summary["verdicts"]:
+                if only is not None and j["claim"] not in only:
+                    continue
                 v = j["verdict"]
                 verdicts[j["claim"]].append((level_dir.name, j["seed"], None if v is None else v["holds"]))
                 if v is None:
@@ -151,6 +165,17 @@ def main():
         b["snapshot"] = cells > 1
         out["bands"][name] = b
         print(f"  {name}: {b}")
+    per_seed = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for (claim, band, what), rows in sorted(by_band.items()):
+        if band == "(reported)":
+            continue
+        for level, seed, v, _ in rows:
+            if v is not None:
+                per_seed[level][band][str(seed)].append(round(v, 6))
+    out["per_seed"] = {
+        lv: {b: dict(sorted(s.items(), key=lambda kv: int(kv[0]))) for b, s in sorted(bs.items())}
+        for lv, bs in sorted(per_seed.items())
+    }
     (cal / "bands-summary.json").write_text(json.dumps(out, indent=1))
 
 
