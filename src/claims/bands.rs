@@ -365,6 +365,171 @@ mod tests {
         }
     }
 
+    /// Every committed bands file, by path.
+    const FILES: [(&str, &str); 5] = [
+        (CPU_BANDS_FILE, CPU_BANDS),
+        (GPU_BANDS_FILE, GPU_BANDS),
+        (SMOKE_BANDS_FILE, SMOKE_BANDS),
+        (GRID_BANDS_FILE, GRID_BANDS),
+        (MID_BANDS_FILE, MID_BANDS),
+    ];
+
+    /// Levels a `per_seed` block may be split by (scripts/calibrate.sh).
+    const LEVELS: [&str; 3] = ["native", "avx2", "sse42"];
+
+    /// What is wrong with a bands file's per-seed calibration values: every `per_seed` block
+    /// in its provenance maps a band (or a `not_robust` measure) to seed → values, or a level
+    /// to such a map, and every value of a band lies inside it. Returns the problems and the
+    /// number of blocks read.
+    fn per_seed_problems(text: &str) -> (Vec<String>, usize) {
+        fn block(at: &str, v: &serde_json::Value, file: &serde_json::Value, out: &mut Vec<String>) {
+            let Some(entries) = v.as_object() else {
+                return out.push(format!("{at} is not an object"));
+            };
+            for (key, v) in entries {
+                let at = format!("{at}.{key}");
+                if LEVELS.contains(&key.as_str()) {
+                    block(&at, v, file, out);
+                    continue;
+                }
+                let band = &file["bands"][key];
+                if band.is_null() && file["not_robust"][key].is_null() {
+                    out.push(format!(
+                        "{at}: no band, reported measure or level is called {key}"
+                    ));
+                    continue;
+                }
+                let (lo, hi) = (band["min"].as_f64(), band["max"].as_f64());
+                for (seed, values) in v.as_object().into_iter().flatten() {
+                    if seed.parse::<u64>().is_err() {
+                        out.push(format!("{at}: {seed:?} is not a seed"));
+                    }
+                    let values = values.as_array().map(|a| a.iter().map(|x| x.as_f64()));
+                    for x in values.into_iter().flatten() {
+                        match x {
+                            None => out.push(format!("{at}.{seed}: a value is not a number")),
+                            Some(x)
+                                if lo.is_some_and(|lo| x < lo) || hi.is_some_and(|hi| x > hi) =>
+                            {
+                                out.push(format!(
+                                    "{at}.{seed}: {x} is outside the band [{lo:?}, {hi:?}]"
+                                ))
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        fn walk(
+            at: &str,
+            v: &serde_json::Value,
+            file: &serde_json::Value,
+            out: &mut Vec<String>,
+            n: &mut usize,
+        ) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    for (key, v) in o {
+                        let at = format!("{at}.{key}");
+                        if key == "per_seed" {
+                            *n += 1;
+                            block(&at, v, file, out);
+                        } else {
+                            walk(&at, v, file, out, n);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, v) in a.iter().enumerate() {
+                        walk(&format!("{at}[{i}]"), v, file, out, n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let file: serde_json::Value = serde_json::from_str(text).unwrap();
+        let (mut out, mut n) = (vec![], 0);
+        walk("provenance", &file["provenance"], &file, &mut out, &mut n);
+        (out, n)
+    }
+
+    /// The per-seed values a bands file records are the calibration's own: inside their
+    /// bands, and where they are the top-level `provenance.per_seed` (the runs the `measured`
+    /// blocks summarize), summarized by exactly those blocks.
+    #[test]
+    fn recorded_per_seed_values_lie_in_their_bands_and_match_their_summaries() {
+        for (path, text) in FILES {
+            let (problems, _) = per_seed_problems(text);
+            assert!(problems.is_empty(), "{path}: {problems:#?}");
+            let file: serde_json::Value = serde_json::from_str(text).unwrap();
+            for (key, seeds) in file["provenance"]["per_seed"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                let mut values: Vec<f64> = seeds
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .flat_map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                    .collect();
+                values.sort_by(f64::total_cmp);
+                let n = values.len();
+                let median = if n % 2 == 1 {
+                    values[n / 2]
+                } else {
+                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                };
+                let measured = if file["bands"][key].is_null() {
+                    &file["not_robust"][key]["measured"]
+                } else {
+                    &file["bands"][key]["measured"]
+                };
+                let seeds: Vec<u64> = {
+                    let mut s: Vec<u64> = seeds
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .map(|s| s.parse().unwrap())
+                        .collect();
+                    s.sort();
+                    s
+                };
+                let m: Calibration = serde_json::from_value(measured.clone()).unwrap();
+                assert_eq!(
+                    (m.n, m.min, m.median, m.max, m.seeds),
+                    (n, values[0], median, values[n - 1], seeds),
+                    "{path}: {key}'s measured block (n, min, median, max, seeds) against its per-seed values"
+                );
+            }
+        }
+        // Every calibrated scale records per-seed values; the GPU bands are provisional.
+        for (path, text) in FILES {
+            let provisional = text.contains(r#""status": "provisional"#);
+            assert_eq!(
+                per_seed_problems(text).1 >= 1,
+                !provisional,
+                "{path}: a calibrated bands file records per-seed values in a `per_seed` block"
+            );
+        }
+    }
+
+    #[test]
+    fn a_per_seed_value_outside_its_band_or_under_an_unknown_name_is_found() {
+        let mut v: serde_json::Value = serde_json::from_str(MID_BANDS).unwrap();
+        v["provenance"]["per_seed"]["alexnet_test_acc"]["0"][0] = 0.5.into();
+        let (p, _) = per_seed_problems(&v.to_string());
+        assert_eq!(
+            p,
+            ["provenance.per_seed.alexnet_test_acc.0: 0.5 is outside the band [Some(0.8), None]"]
+        );
+        let mut v: serde_json::Value = serde_json::from_str(MID_BANDS).unwrap();
+        v["provenance"]["per_seed"]["alexnet_tset_acc"] = serde_json::json!({"0": [0.84]});
+        let (p, _) = per_seed_problems(&v.to_string());
+        assert!(p.len() == 1 && p[0].contains("alexnet_tset_acc"), "{p:?}");
+    }
+
     #[test]
     fn only_a_provisional_file_may_leave_bands_unmeasured() {
         let mut v: serde_json::Value = serde_json::from_str(CPU_BANDS).unwrap();
