@@ -2,7 +2,6 @@
 //! in slides, which this project started from: AlexNet and ResNet18 on Fashion-MNIST × true
 //! labels, random labels and random pixels × weight decay and dropout), on the grid
 //! presets, judged with golden/grid-bands.json.
-use super::stats::Expected;
 use super::{Claim, Judge};
 use crate::experiment::Scale;
 
@@ -121,11 +120,7 @@ pub const GRID: &[Claim] = &[
                     // ResNet18 stops at its first perfect fit after 9-10 epochs, where a
                     // last-bit change of the kernels moves its test accuracy by points: seed
                     // by seed its gap is noise here, and only over seeds is it judged.
-                    let expected = Expected {
-                        min: band.min,
-                        max: band.max,
-                    };
-                    j.paired_reported(what, Some(a - b), detail, expected);
+                    j.paired_reported(what, Some(a - b), detail, band.into());
                 }
             }
         },

@@ -132,10 +132,7 @@ impl Judge<'_> {
         band: &Band,
     ) {
         self.within_band(what, value, detail, band);
-        self.pair_last(Expected {
-            min: band.min,
-            max: band.max,
-        });
+        self.pair_last(band.into());
     }
 
     /// [`Judge::within_band`] for a paired measure whose direction over seeds is

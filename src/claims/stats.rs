@@ -46,6 +46,16 @@ impl Expected {
     }
 }
 
+/// Over seeds, a paired measure banded seed by seed is expected in the same band.
+impl From<&super::Band> for Expected {
+    fn from(band: &super::Band) -> Self {
+        Expected {
+            min: band.min,
+            max: band.max,
+        }
+    }
+}
+
 /// A mean over seeds with its 95% confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
