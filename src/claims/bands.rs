@@ -323,6 +323,7 @@ pub fn mid() -> Result<&'static MidBands> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::verdict::quantize;
 
     #[test]
     fn the_committed_bands_load_and_every_one_is_named() {
@@ -360,6 +361,30 @@ mod tests {
                     "band {}: [{lo}, {hi}] at resolution {} has {cells} cell inside it, so a pinned value could never move while it holds: set \"snapshot\": false or a finer resolution",
                     b.name,
                     b.resolution
+                );
+            }
+        }
+    }
+
+    /// A pinned value must not move with the seed or the CPU: every calibration value of a
+    /// band that snapshots pin rounds to one cell, so a moved cell is a drift past the
+    /// calibrated spread rather than a cell edge inside it.
+    #[test]
+    fn every_pinned_band_calibration_lies_in_one_cell() {
+        let files: Vec<Vec<&Band>> = vec![
+            cpu().unwrap().all(),
+            gpu().unwrap().all(),
+            smoke().unwrap().all(),
+            grid().unwrap().all(),
+            mid().unwrap().all(),
+        ];
+        for b in files.into_iter().flatten() {
+            if let (Some(m), true) = (&b.measured, b.snapshot) {
+                let (lo, hi) = (quantize(m.min, b.resolution), quantize(m.max, b.resolution));
+                assert_eq!(
+                    lo, hi,
+                    "band {}: its calibration values {} to {} round to {lo} and {hi} at resolution {}, so a snapshot would move with the seed or the CPU: choose a resolution whose cell holds them all",
+                    b.name, m.min, m.max, b.resolution
                 );
             }
         }
