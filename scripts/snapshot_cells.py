@@ -7,7 +7,9 @@ Usage: scripts/snapshot_cells.py [golden/cpu-bands.json ...]
 
 A snapshot value must be able to move: a band that snapshots pin (`snapshot` not false)
 must have two cells or more inside it, or its pinned value could only ever show one while
-it holds (src/claims/bands.rs tests this for every file). Bands with `snapshot: false` are
+it holds; and its calibration values must span one cell, or its pinned value would move with
+the seed or the CPU (src/claims/bands.rs tests both for every file, the second also for every
+recorded per-seed value at every level). Bands with `snapshot: false` are
 listed too (their values are not pinned; whether they hold is).
 """
 import glob

@@ -425,6 +425,17 @@ mod tests {
                     continue;
                 }
                 let (lo, hi) = (band["min"].as_f64(), band["max"].as_f64());
+                // A pinned band's values, at every seed and level, share the cell of its
+                // calibration (every_pinned_band_calibration_lies_in_one_cell).
+                let cell = match (
+                    band["resolution"].as_f64(),
+                    band["measured"]["min"].as_f64(),
+                ) {
+                    (Some(r), Some(m)) if band["snapshot"].as_bool() != Some(false) => {
+                        Some((r, quantize(m, r)))
+                    }
+                    _ => None,
+                };
                 for (seed, values) in v.as_object().into_iter().flatten() {
                     if seed.parse::<u64>().is_err() {
                         out.push(format!("{at}: {seed:?} is not a seed"));
@@ -440,7 +451,16 @@ mod tests {
                                     "{at}.{seed}: {x} is outside the band [{lo:?}, {hi:?}]"
                                 ))
                             }
-                            Some(_) => {}
+                            Some(x) => {
+                                if let Some((r, c)) = cell {
+                                    let q = quantize(x, r);
+                                    if q != c {
+                                        out.push(format!(
+                                            "{at}.{seed}: {x} rounds to {q} at resolution {r}, not to its calibration's {c}"
+                                        ))
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -541,7 +561,7 @@ mod tests {
     }
 
     #[test]
-    fn a_per_seed_value_outside_its_band_or_under_an_unknown_name_is_found() {
+    fn a_per_seed_value_outside_its_band_or_cell_or_under_an_unknown_name_is_found() {
         let mut v: serde_json::Value = serde_json::from_str(MID_BANDS).unwrap();
         v["provenance"]["per_seed"]["alexnet_test_acc"]["0"][0] = 0.5.into();
         let (p, _) = per_seed_problems(&v.to_string());
@@ -553,6 +573,16 @@ mod tests {
         v["provenance"]["per_seed"]["alexnet_tset_acc"] = serde_json::json!({"0": [0.84]});
         let (p, _) = per_seed_problems(&v.to_string());
         assert!(p.len() == 1 && p[0].contains("alexnet_tset_acc"), "{p:?}");
+        // Inside the band, but a cell away from the calibration: an AVX2 seed whose snapshot
+        // would differ from the native one.
+        let mut v: serde_json::Value = serde_json::from_str(MID_BANDS).unwrap();
+        v["provenance"]["levels_measured_elsewhere"]["avx2"]["per_seed"]["resnet18_test_acc"]
+            ["0"][0] = 0.86.into();
+        let (p, _) = per_seed_problems(&v.to_string());
+        assert_eq!(
+            p,
+            ["provenance.levels_measured_elsewhere.avx2.per_seed.resnet18_test_acc.0: 0.86 rounds to 0.9 at resolution 0.1, not to its calibration's 0.8"]
+        );
     }
 
     #[test]
