@@ -342,18 +342,23 @@ mod tests {
         assert_eq!(m.regularizer_effect.name, "regularizer_effect");
     }
 
-    /// A snapshot value must be able to move: a closed band whose values snapshots pin has
-    /// at least two rounding cells inside it (scripts/snapshot_cells.py lists them all).
-    #[test]
-    fn every_pinned_closed_band_has_room_for_two_cells() {
-        let files: Vec<Vec<&Band>> = vec![
+    /// Every band of every committed bands file.
+    fn every_committed_band() -> Vec<&'static Band> {
+        [
             cpu().unwrap().all(),
             gpu().unwrap().all(),
             smoke().unwrap().all(),
             grid().unwrap().all(),
             mid().unwrap().all(),
-        ];
-        for b in files.into_iter().flatten() {
+        ]
+        .concat()
+    }
+
+    /// A snapshot value must be able to move: a closed band whose values snapshots pin has
+    /// at least two rounding cells inside it (scripts/snapshot_cells.py lists them all).
+    #[test]
+    fn every_pinned_closed_band_has_room_for_two_cells() {
+        for b in every_committed_band() {
             if let (Some(lo), Some(hi), true, false) = (b.min, b.max, b.snapshot, b.unread) {
                 let cells = (hi / b.resolution).round() - (lo / b.resolution).round() + 1.0;
                 assert!(
@@ -371,14 +376,7 @@ mod tests {
     /// calibrated spread rather than a cell edge inside it.
     #[test]
     fn every_pinned_band_calibration_lies_in_one_cell() {
-        let files: Vec<Vec<&Band>> = vec![
-            cpu().unwrap().all(),
-            gpu().unwrap().all(),
-            smoke().unwrap().all(),
-            grid().unwrap().all(),
-            mid().unwrap().all(),
-        ];
-        for b in files.into_iter().flatten() {
+        for b in every_committed_band() {
             if let (Some(m), true) = (&b.measured, b.snapshot) {
                 let (lo, hi) = (quantize(m.min, b.resolution), quantize(m.max, b.resolution));
                 assert_eq!(
