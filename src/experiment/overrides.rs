@@ -74,7 +74,8 @@ pub struct Overrides {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub amp: bool,
-    /// Evaluate the test set every N epochs and after the last (0: after the last only).
+    /// Evaluate the test set every N epochs and after the last (0: after the last only; the
+    /// untrained model only at 1).
     /// Default: the preset's or config's (1 at full scale, 0 at the other scales).
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
