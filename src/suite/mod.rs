@@ -191,7 +191,7 @@ pub fn runs_dir(out: &Path) -> PathBuf {
 }
 
 /// `suite` over seeds 0..`seeds`: seed 0 as it is (the presets' seed), seed K renamed
-/// `NAME-seedK` (its run directory), seed by seed. With `seeds` 1, `suite` itself.
+/// [`seeded_name`] (its run directory), seed by seed. With `seeds` 1, `suite` itself.
 pub fn over_seeds(suite: &[Experiment], seeds: u64) -> Vec<Experiment> {
     if seeds <= 1 {
         return suite.to_vec();
@@ -201,13 +201,21 @@ pub fn over_seeds(suite: &[Experiment], seeds: u64) -> Vec<Experiment> {
             suite.iter().map(move |e| {
                 let mut e = e.clone();
                 e.train.seed = k;
-                if k > 0 {
-                    e.name = format!("{}-seed{k}", e.name);
-                }
+                e.name = seeded_name(&e.name, k);
                 e
             })
         })
         .collect()
+}
+
+/// The name of run `name` at seed `k` in [`over_seeds`]: `name` itself at seed 0,
+/// `NAME-seedK` otherwise.
+pub fn seeded_name(name: &str, k: u64) -> String {
+    if k == 0 {
+        name.to_string()
+    } else {
+        format!("{name}-seed{k}")
+    }
 }
 
 /// The runs `k`, `k + n`, `k + 2n`... of `suite`: job `k` of `rethink reproduce --jobs n`.

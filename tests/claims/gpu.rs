@@ -16,7 +16,7 @@
 use crate::common::*;
 use anyhow::Result;
 use rethink::claims::{self, Claim, Run};
-use rethink::experiment::{Experiment, RunRecord, Scale};
+use rethink::experiment::{Experiment, RunDir, RunRecord, Scale};
 use std::path::Path;
 use tch::Device;
 
@@ -55,13 +55,17 @@ fn device(scale: Scale) -> Device {
 /// Trains `exp` on `device`, once: claims that share a run (a true-label run, say) wait for
 /// one test to train it. The nightly sets `RETHINK_RESULTS_DIR`, where runs go to
 /// `runs/NAME` for `rethink merge` and `rethink report`; otherwise they go to the test run
-/// cache.
+/// cache. A results directory is not a cache: a finished run of another experiment in
+/// `runs/NAME` (seed 0's, where `rethink reproduce` wrote it and the tests ask for another
+/// seed) is refused, not trained over.
 pub fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
     let rec = match std::env::var_os("RETHINK_RESULTS_DIR") {
         Some(dir) => {
             let dir = Path::new(&dir);
+            let path = dir.join("runs").join(&exp.name);
+            refuse_to_replace(&path, exp)?;
             let lock = dir.join("locks").join(format!("{}.lock", exp.name));
-            train_once(&dir.join("runs").join(&exp.name), &lock, exp, device)?
+            train_once(&path, &lock, exp, device)?
         }
         None => run_cached_on(exp, device)?,
     };
@@ -77,6 +81,91 @@ pub fn run_nightly(exp: &Experiment, device: Device) -> Result<RunRecord> {
         rec.summary.device
     );
     Ok(rec)
+}
+
+/// An error where `path` holds a finished run of an experiment other than `exp`, which a
+/// results directory keeps: [`run_nightly`] would train over it.
+pub fn refuse_to_replace(path: &Path, exp: &Experiment) -> Result<()> {
+    if let Ok(other) = RunDir::read_record(path) {
+        anyhow::ensure!(
+            other.why_unfinished().is_some() || other.is_finished_run_of(exp),
+            "{} holds a finished run of another experiment ({} at seed {}, where this test \
+             runs {} at seed {}); a results directory's runs are not replaced: point \
+             RETHINK_RESULTS_DIR elsewhere or remove that run",
+            path.display(),
+            other.experiment.name,
+            other.experiment.train.seed,
+            exp.name,
+            exp.train.seed
+        );
+    }
+    Ok(())
+}
+
+/// `exp`'s finished run where `rethink reproduce --seeds` puts seed K > 0 of it in the
+/// results directory `dir` (`runs/NAME-seedK`), under `exp`'s own name, so that claims
+/// judge and name it as they do the nightly's `runs/NAME`; `None` at seed 0, or where `dir`
+/// holds no finished run of exactly that experiment.
+pub fn reproduced_run(dir: &Path, exp: &Experiment) -> Option<RunRecord> {
+    let seed = exp.train.seed;
+    if seed == 0 {
+        return None;
+    }
+    let mut seeded = exp.clone();
+    seeded.name = rethink::suite::seeded_name(&exp.name, seed);
+    let path = dir.join("runs").join(&seeded.name);
+    let mut rec = RunDir::finished_run(&path, &seeded)?;
+    rec.experiment.name.clone_from(&exp.name);
+    rec.summary.name.clone_from(&exp.name);
+    Some(rec)
+}
+
+/// A results directory as `rethink reproduce --seeds 2` leaves it (seed 0 in `runs/NAME`,
+/// seed 1 in `runs/NAME-seed1`): seed 1's run is read from its seeded directory under its
+/// preset's name, a seed it lacks is not found, and a test at seed 1 is refused rather
+/// than train over seed 0's run, which stays as it was.
+pub fn a_results_directory_reads_reproduces_seeds_and_replaces_no_finished_run() {
+    require_fashion();
+    let tmp = tempdir();
+    let mut exp = Experiment::preset("fashion-cpu-random-labels").unwrap();
+    exp.train_size = Some(32);
+    exp.test_size = Some(32);
+    exp.train.max_epochs = 2;
+    let seeded = rethink::suite::over_seeds(std::slice::from_ref(&exp), 2);
+    for e in &seeded {
+        let path = tmp.path().join("runs").join(&e.name);
+        RunDir::for_run(&path, e)
+            .unwrap()
+            .train(e, Device::Cpu, None, &mut |_| {})
+            .unwrap();
+    }
+    let mut at1 = exp.clone();
+    at1.train.seed = 1;
+    let rec = reproduced_run(tmp.path(), &at1).expect("seed 1's run is read");
+    assert_eq!(
+        (rec.experiment.name.as_str(), rec.summary.name.as_str()),
+        (exp.name.as_str(), exp.name.as_str())
+    );
+    assert_eq!(rec.experiment.train.seed, 1);
+    assert!(rec.is_finished_run_of(&at1));
+    let mut at2 = exp.clone();
+    at2.train.seed = 2;
+    assert!(reproduced_run(tmp.path(), &at2).is_none());
+    assert!(
+        reproduced_run(tmp.path(), &exp).is_none(),
+        "seed 0 is runs/NAME itself"
+    );
+
+    let seed0 = tmp.path().join("runs").join(&exp.name);
+    let before = metrics_without_times(&seed0);
+    assert!(refuse_to_replace(&seed0, &exp).is_ok());
+    let err = refuse_to_replace(&seed0, &at1).unwrap_err().to_string();
+    assert!(
+        err.contains(&seed0.display().to_string()) && err.contains("at seed 0"),
+        "{err}"
+    );
+    assert!(refuse_to_replace(&tmp.path().join("runs/none"), &at1).is_ok());
+    assert_eq!(metrics_without_times(&seed0), before);
 }
 
 /// The nightly claim `id` at `scale` and its experiments, once their data is found (in

@@ -103,6 +103,7 @@ fn main() {
         portability::the_sse42_environment_limits_onednn,
         gpu::a_nightly_test_without_its_data_fails_at_once_naming_the_data_set_and_the_command,
         gpu::a_cifar10_claim_at_smoke_scale_says_it_has_no_miniature,
+        gpu::a_results_directory_reads_reproduces_seeds_and_replaces_no_finished_run,
     ]);
     libtest_mimic::run(&args, trials).exit();
 }

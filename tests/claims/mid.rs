@@ -58,8 +58,21 @@ pub fn suite_half(k: usize) {
 }
 
 /// Trains `exp` on the CPU once, as the nightly's tests do: into `RETHINK_RESULTS_DIR`'s
-/// `runs/NAME` when the nightly sets it, else into the test run cache.
+/// `runs/NAME` when the nightly sets it, else into the test run cache. A results directory
+/// that `rethink reproduce --seeds` wrote is judged as it is: seed K's finished runs are
+/// read from `runs/NAME-seedK` ([`super::gpu::reproduced_run`]).
 fn run(exp: &Experiment) -> anyhow::Result<RunRecord> {
+    if let Some(dir) = std::env::var_os("RETHINK_RESULTS_DIR") {
+        if let Some(rec) = super::gpu::reproduced_run(std::path::Path::new(&dir), exp) {
+            eprintln!(
+                "{}: read at seed {} from {}",
+                exp.name,
+                exp.train.seed,
+                dir.to_string_lossy()
+            );
+            return Ok(rec);
+        }
+    }
     common::require_fashion();
     super::gpu::run_nightly(exp, Device::Cpu)
 }
