@@ -457,3 +457,43 @@ fn a_slurm_dry_run_writes_the_plan_and_scripts_and_wrong_flags_are_named() {
         "\"no-such-run\" is not a run of this suite",
     );
 }
+
+/// Without a terminal the progress bars are hidden, so the run in training is logged as
+/// plain lines at most once per `--log-every` (0: every epoch), also from the jobs that
+/// `--jobs` starts (the flag passes on to them); each line's accuracy is the epoch's
+/// recorded one.
+#[test]
+fn without_a_terminal_reproduce_logs_the_epochs_of_the_run_in_training() {
+    require_fashion();
+    let tmp = tempdir();
+    let name = "fashion-smoke-alexnet-true-labels";
+    let o = rethink()
+        .args([
+            "--threads",
+            "1",
+            "reproduce",
+            "--scale",
+            "smoke",
+            "--only",
+            name,
+            "--jobs",
+            "2",
+            "--log-every",
+            "0",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let rec = RunDir::read_record(&tmp.path().join("runs").join(name)).unwrap();
+    assert!(rec.metrics.len() > 2, "{} epochs", rec.metrics.len());
+    for m in &rec.metrics[1..] {
+        let line = format!(
+            "{name}: epoch {}/{}, train acc {:.3}",
+            m.epoch, rec.experiment.train.max_epochs, m.train_acc
+        );
+        assert!(text.contains(&line), "no {line:?} in:\n{text}");
+    }
+}

@@ -310,3 +310,45 @@ fn the_device_defaults_to_rethink_device_which_the_tests_pin_to_the_cpu() {
         assert!(stderr(&o).contains("cuda requested"), "{}", stderr(&o));
     }
 }
+
+/// Without a terminal `run` logs its epochs as plain lines (here every epoch,
+/// `--log-every 0`), and `-q` silences them with the bar.
+#[test]
+fn without_a_terminal_run_logs_its_epochs_unless_quiet() {
+    require_fashion();
+    let tmp = tempdir();
+    let args = |dir: &Path, quiet: bool| {
+        let mut a = vec![
+            "--threads".to_string(),
+            "1".into(),
+            "run".into(),
+            "--preset".into(),
+            "fashion-smoke-alexnet-true-labels".into(),
+            "--epochs".into(),
+            "3".into(),
+            "--log-every".into(),
+            "0".into(),
+            "--out".into(),
+            dir.display().to_string(),
+        ];
+        if quiet {
+            a.push("-q".into());
+        }
+        a
+    };
+    let (loud, quiet) = (tmp.path().join("loud"), tmp.path().join("quiet"));
+    let o = rethink().args(args(&loud, false)).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let rec = RunDir::read_record(&loud).unwrap();
+    for m in &rec.metrics[1..] {
+        let line = format!(
+            "{}: epoch {}/3, train acc {:.3}",
+            rec.experiment.name, m.epoch, m.train_acc
+        );
+        assert!(text.contains(&line), "no {line:?} in:\n{text}");
+    }
+    let o = rethink().args(args(&quiet, true)).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains(": epoch "), "{}", stdout(&o));
+}

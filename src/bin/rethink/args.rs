@@ -34,7 +34,19 @@ pub(crate) struct ReproduceArgs {
     #[arg(long, value_enum, default_value_t = Executor::Local)]
     pub(crate) executor: Executor,
     #[command(flatten)]
+    pub(crate) log: LogArgs,
+    #[command(flatten)]
     pub(crate) slurm: SlurmArgs,
+}
+
+/// How often a run's progress is logged where no progress bar is drawn.
+#[derive(Args)]
+pub(crate) struct LogArgs {
+    /// Without a terminal (a batch job's log, the jobs of --jobs), print the epoch and
+    /// accuracies of the run in training at most once per this many seconds (0: every
+    /// epoch); with a terminal the progress bar shows them.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) log_every: u64,
 }
 
 /// Which runs of a scale's suite: its seeds, and a subset by name.
@@ -298,7 +310,9 @@ pub(crate) struct RunArgs {
     /// Overwrite a non-empty run directory.
     #[arg(long)]
     pub(crate) force: bool,
-    /// No progress bar.
+    /// No progress bar, and no progress lines.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
 }

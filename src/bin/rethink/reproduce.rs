@@ -45,6 +45,8 @@ pub(crate) fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()
             .progress_chars("=> "),
     );
     let current = multi.add(bar(0, false));
+    let mut log = EpochLog::new(&a.log, multi.is_hidden());
+    let mut running = None;
     let mut skipped = 0;
     rethink::suite::reproduce(
         &suite,
@@ -78,6 +80,8 @@ pub(crate) fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()
                         );
                     }
                 } else {
+                    log.start();
+                    running = Some(exp.clone());
                     overall.set_message(String::new());
                     current.reset();
                     current.set_length(exp.train.max_epochs as u64);
@@ -85,6 +89,9 @@ pub(crate) fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()
                 }
             }
             rethink::suite::Event::Epoch(m) => {
+                if let Some(exp) = &running {
+                    log.epoch(exp, m);
+                }
                 current.set_position(m.epoch as u64);
                 current.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
             }
@@ -133,6 +140,7 @@ pub(crate) fn reproduce_in_jobs(a: &ReproduceArgs, threads: Option<i32>) -> Resu
         .arg("--out")
         .arg(&a.out)
         .args(["--shard", &format!("{k}/{}", a.jobs)])
+        .args(["--log-every", &a.log.log_every.to_string()])
         .args(a.runs.to_args());
         if let Some(d) = &a.data_dir {
             c.arg("--data-dir").arg(d);

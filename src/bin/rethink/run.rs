@@ -25,6 +25,50 @@ pub(crate) fn test_acc_note(m: &rethink::train::EpochMetrics) -> String {
         .map_or_else(String::new, |a| format!(" test acc {a:.3}"))
 }
 
+/// Progress as plain lines where no bar is drawn (no terminal: a batch job's log, a job of
+/// `reproduce --jobs`): the run in training, its epoch and accuracies, at most once per
+/// `--log-every`, so that a long run shows it is alive without a line for every epoch.
+pub(crate) struct EpochLog {
+    every: std::time::Duration,
+    last: std::time::Instant,
+    on: bool,
+}
+
+impl EpochLog {
+    /// A log that writes only when `on` (the bars are hidden and the command is not quiet).
+    pub(crate) fn new(a: &LogArgs, on: bool) -> Self {
+        Self {
+            every: std::time::Duration::from_secs(a.log_every),
+            last: std::time::Instant::now(),
+            on,
+        }
+    }
+
+    /// Counts the interval from the start of a run.
+    pub(crate) fn start(&mut self) {
+        self.last = std::time::Instant::now();
+    }
+
+    /// A line for epoch `m` of `exp` once the interval has passed since the last line (or
+    /// the run's start). A closed stdout must not stop the training: a failed write is
+    /// dropped.
+    pub(crate) fn epoch(&mut self, exp: &Experiment, m: &rethink::train::EpochMetrics) {
+        if !self.on || self.last.elapsed() < self.every {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}: epoch {}/{}, train acc {:.3}{}",
+            exp.name,
+            m.epoch,
+            exp.train.max_epochs,
+            m.train_acc,
+            test_acc_note(m)
+        );
+    }
+}
+
 pub(crate) fn bar(len: u64, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
@@ -96,7 +140,9 @@ pub(crate) fn run(a: RunArgs) -> Result<()> {
     dir.keep_checkpoint = a.keep_checkpoint;
     let pb = bar(exp.train.max_epochs as u64, a.quiet);
     pb.set_prefix(exp.name.clone());
+    let mut log = EpochLog::new(&a.log, !a.quiet && pb.is_hidden());
     let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
+        log.epoch(&exp, m);
         pb.set_position(m.epoch as u64);
         pb.set_message(format!(
             "train acc {:.3}{} loss {:.4}",
@@ -176,6 +222,7 @@ pub(crate) fn run_planned(
     rethink::experiment::check_runnable(exp, device, a.data_dir.as_deref())?;
     let pb = bar(exp.train.max_epochs as u64, a.quiet);
     pb.set_prefix(exp.name.clone());
+    let mut log = EpochLog::new(&a.log, !a.quiet && pb.is_hidden());
     let mut done = None;
     let result = rethink::suite::train_one(
         exp,
@@ -195,6 +242,7 @@ pub(crate) fn run_planned(
                 }
             }
             Event::Epoch(m) => {
+                log.epoch(exp, m);
                 pb.set_position(m.epoch as u64);
                 pb.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
             }
