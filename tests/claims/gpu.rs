@@ -127,10 +127,7 @@ pub fn reproduced_run(dir: &Path, exp: &Experiment) -> Option<RunRecord> {
 pub fn a_results_directory_reads_reproduces_seeds_and_replaces_no_finished_run() {
     require_fashion();
     let tmp = tempdir();
-    let mut exp = Experiment::preset("fashion-cpu-random-labels").unwrap();
-    exp.train_size = Some(32);
-    exp.test_size = Some(32);
-    exp.train.max_epochs = 2;
+    let exp = tiny_experiment(32, 2);
     let seeded = rethink::suite::over_seeds(std::slice::from_ref(&exp), 2);
     for e in &seeded {
         let path = tmp.path().join("runs").join(&e.name);

@@ -8,10 +8,7 @@ use tch::Device;
 fn a_finished_run_of_the_same_experiment_is_reused_and_any_other_is_retrained() {
     require_fashion();
     let tmp = tempdir();
-    let mut e = Experiment::preset("fashion-cpu-random-labels").unwrap();
-    e.train_size = Some(64);
-    e.test_size = Some(64);
-    e.train.max_epochs = 2;
+    let e = tiny_experiment(64, 2);
     let (dir, lock) = (tmp.path().join("run"), tmp.path().join("run.lock"));
     let first = train_once(&dir, &lock, &e, Device::Cpu).unwrap();
     let again = train_once(&dir, &lock, &e, Device::Cpu).unwrap();
@@ -63,10 +60,7 @@ fn a_finished_run_of_the_same_experiment_is_reused_and_any_other_is_retrained() 
 
 /// Two experiments small enough to train in a second, distinct by seed.
 fn probe_experiments() -> [Experiment; 2] {
-    let mut e = Experiment::preset("fashion-cpu-random-labels").unwrap();
-    e.train_size = Some(32);
-    e.test_size = Some(32);
-    e.train.max_epochs = 2;
+    let e = tiny_experiment(32, 2);
     let mut other = e.clone();
     other.train.seed = 1;
     [e, other]

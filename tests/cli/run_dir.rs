@@ -8,11 +8,7 @@ use tch::Device;
 
 /// A run of a few seconds: 64 images, 3 epochs.
 fn tiny() -> Experiment {
-    let mut e = Experiment::preset("fashion-cpu-random-labels").unwrap();
-    e.train_size = Some(64);
-    e.test_size = Some(64);
-    e.train.max_epochs = 3;
-    e
+    tiny_experiment(64, 3)
 }
 
 fn train(dir: &Path, exp: &Experiment) -> rethink::error::Result<usize> {

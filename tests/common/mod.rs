@@ -212,6 +212,16 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A run of a second or two on real Fashion-MNIST: `fashion-cpu-random-labels` cut to
+/// `images` training and test images and `epochs` epochs.
+pub fn tiny_experiment(images: usize, epochs: usize) -> Experiment {
+    let mut e = Experiment::preset("fashion-cpu-random-labels").expect("preset");
+    e.train_size = Some(images);
+    e.test_size = Some(images);
+    e.train.max_epochs = epochs;
+    e
+}
+
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary directory")
