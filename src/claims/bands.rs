@@ -511,19 +511,13 @@ mod tests {
                 .into_iter()
                 .flatten()
             {
-                let mut values: Vec<f64> = seeds
+                let values: Vec<f64> = seeds
                     .as_object()
                     .unwrap()
                     .values()
                     .flat_map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
                     .collect();
-                values.sort_by(f64::total_cmp);
-                let n = values.len();
-                let median = if n % 2 == 1 {
-                    values[n / 2]
-                } else {
-                    (values[n / 2 - 1] + values[n / 2]) / 2.0
-                };
+                let spread = crate::claims::stats::Spread::of(&values).unwrap();
                 let measured = if file["bands"][key].is_null() {
                     &file["not_robust"][key]["measured"]
                 } else {
@@ -542,7 +536,7 @@ mod tests {
                 let m: Calibration = serde_json::from_value(measured.clone()).unwrap();
                 assert_eq!(
                     (m.n, m.min, m.median, m.max, m.seeds),
-                    (n, values[0], median, values[n - 1], seeds),
+                    (values.len(), spread.min, spread.median, spread.max, seeds),
                     "{path}: {key}'s measured block (n, min, median, max, seeds) against its per-seed values"
                 );
             }

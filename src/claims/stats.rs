@@ -8,6 +8,9 @@
 //! percentile interval is too narrow (it cannot reach beyond the values seen), while the t
 //! interval widens honestly as n shrinks. It assumes the per-seed values are roughly normal;
 //! the report shows every value beside the interval, so a skewed one can be seen.
+//!
+//! Beside the intervals, [`Spread`]: a value's median and range over seeds, as reports show
+//! them and the bands files summarize their calibration runs.
 use super::Verdict;
 use crate::error::{Error, Result};
 use crate::experiment::Scale;
@@ -53,6 +56,36 @@ impl From<&super::Band> for Expected {
             min: band.min,
             max: band.max,
         }
+    }
+}
+
+/// The median and range of a number over seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for no values; the median of an even count is the mean of the middle two.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
     }
 }
 
@@ -263,6 +296,15 @@ pub fn registered_seeds(scale: Scale) -> Result<&'static [u64]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spread_is_the_median_and_range_of_the_finite_values() {
+        let s = Spread::of(&[3.0, 1.0, f64::NAN, 2.0, 10.0]).unwrap();
+        assert_eq!((s.min, s.median, s.max), (1.0, 2.5, 10.0));
+        assert_eq!(Spread::of(&[4.0, 1.0, 2.0]).unwrap().median, 2.0);
+        assert!(Spread::of(&[]).is_none());
+        assert!(Spread::of(&[f64::INFINITY]).is_none());
+    }
 
     #[test]
     fn the_interval_is_students_t() {

@@ -2,6 +2,7 @@
 //! Every verdict comes from the claims registry ([`crate::claims::all`]), the same checks
 //! and bands the claim tests assert.
 use super::{LoadedRun, Unreadable};
+pub use crate::claims::stats::Spread;
 use crate::claims::stats::{self, Effect};
 use crate::claims::{self, Run, Verdict};
 use crate::experiment::Experiment;
@@ -55,36 +56,6 @@ pub struct TableRow {
     /// The paper's Table 1 row for the same model and data set (CIFAR-10 only), when the
     /// run matches one: (train, test) accuracy as fractions.
     pub paper: Option<(f64, f64)>,
-}
-
-/// The median and range of a number over seeds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Spread {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    /// `None` for no values; the median of an even count is the mean of the middle two.
-    pub fn of(values: &[f64]) -> Option<Spread> {
-        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
-        Some(Spread {
-            median,
-            min: v[0],
-            max: v[n - 1],
-        })
-    }
 }
 
 /// One cell of the AlexNet/ResNet18 grid (model × randomization × regularizer), over the seeds
@@ -809,8 +780,6 @@ mod tests {
         assert_eq!((tally.holds, tally.fails, tally.incomplete), (2, 1, 0));
         // A claim with none of its runs present is not counted at all.
         assert!(!a.tallies.iter().any(|t| t.claim == "grid-fits-true-labels"));
-        assert_eq!(Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap().median, 2.5);
-        assert!(Spread::of(&[]).is_none());
     }
 
     #[test]
