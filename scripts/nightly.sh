@@ -25,7 +25,8 @@
 #                          Debian's Fashion-MNIST, then fetches into ~/.cache/rethink/NAME
 #   NIGHTLY_OUT            the upload layout (default nightly-out)
 #   HISTORY                the history file merge appends to (default $NIGHTLY_OUT/history.jsonl)
-#   PREVIOUS               a previous night's merged results, to diff against
+#   PREVIOUS               a previous night's merged results, to diff against; at mid scale,
+#                          a directory of them by seed (PREVIOUS/seed-K, the last night of seed K)
 #   GPUS                   tests run at once (default at gpu scale: the devices CUDA_VISIBLE_DEVICES
 #                          lists when it is set, else the GPU count; 2 at smoke scale)
 #   NIGHTLY_CLAIMS         only these claims' tests (ids, space- or comma-separated; default all)
@@ -248,12 +249,22 @@ merge() {
   rm -rf "$out/merged"
   rethink merge --out "$out/merged" --history "$history" "${shards[@]}"
   rethink history "$history" --out "$out/merged/trends"
-  if [ -n "${PREVIOUS:-}" ] && [ -d "$PREVIOUS" ]; then
+  local previous=${PREVIOUS:-}
+  if [ "$scale" = mid ] && [ -n "$previous" ]; then
+    # The mid seeds rotate, and runs of two seeds have nothing to compare: a mid night is
+    # diffed against the last night of its own seed, PREVIOUS/seed-K.
+    local seed
+    seed=$(sed -n 's/^seed: \([0-9]*\).*/\1/p' "${shards[0]}/shard.txt" 2>/dev/null | head -1 || true)
+    [ -n "$seed" ] || { echo "merge: ${shards[0]}/shard.txt does not say which mid seed ran" >&2; exit 1; }
+    previous=$previous/seed-$seed
+    [ -d "$previous" ] || echo "no earlier night of seed $seed under $PREVIOUS: nothing to diff against"
+  fi
+  if [ -n "$previous" ] && [ -d "$previous" ]; then
     local status=0
-    rethink diff "$PREVIOUS" "$out/merged" >"$out/merged/diff.txt" || status=$?
+    rethink diff "$previous" "$out/merged" >"$out/merged/diff.txt" || status=$?
     case $status in
-      0) echo "nothing moved beyond its band since $PREVIOUS" ;;
-      1) echo "moved beyond their bands since $PREVIOUS:"; cat "$out/merged/diff.txt" ;;
+      0) echo "nothing moved beyond its band since $previous" ;;
+      1) echo "moved beyond their bands since $previous:"; cat "$out/merged/diff.txt" ;;
       *) exit "$status" ;;
     esac
   fi
