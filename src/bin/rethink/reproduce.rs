@@ -93,7 +93,7 @@ pub(crate) fn reproduce_cmd(a: ReproduceArgs, threads: Option<i32>) -> Result<()
                     log.epoch(exp, m);
                 }
                 current.set_position(m.epoch as u64);
-                current.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
+                current.set_message(accuracies(m));
             }
             rethink::suite::Event::Done(s) => {
                 let line = format!(

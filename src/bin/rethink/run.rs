@@ -19,10 +19,13 @@ pub(crate) fn experiment_from(a: &RunArgs) -> Result<Experiment> {
     Ok(e)
 }
 
-/// ` test acc 0.123` for a progress line, empty at an epoch whose test set was not evaluated.
-pub(crate) fn test_acc_note(m: &rethink::train::EpochMetrics) -> String {
-    m.test_acc
-        .map_or_else(String::new, |a| format!(" test acc {a:.3}"))
+/// `train acc 0.987 test acc 0.123` for a progress bar or line; the test accuracy only at an
+/// epoch whose test set was evaluated.
+pub(crate) fn accuracies(m: &rethink::train::EpochMetrics) -> String {
+    let test = m
+        .test_acc
+        .map_or_else(String::new, |a| format!(" test acc {a:.3}"));
+    format!("train acc {:.3}{test}", m.train_acc)
 }
 
 /// Progress as plain lines where no bar is drawn (no terminal: a batch job's log, a job of
@@ -59,12 +62,11 @@ impl EpochLog {
         self.last = std::time::Instant::now();
         let _ = writeln!(
             std::io::stdout().lock(),
-            "{}: epoch {}/{}, train acc {:.3}{}",
+            "{}: epoch {}/{}, {}",
             exp.name,
             m.epoch,
             exp.train.max_epochs,
-            m.train_acc,
-            test_acc_note(m)
+            accuracies(m)
         );
     }
 }
@@ -144,12 +146,7 @@ pub(crate) fn run(a: RunArgs) -> Result<()> {
     let rec = dir.train(&exp, device, a.data_dir.as_deref(), &mut |m| {
         log.epoch(&exp, m);
         pb.set_position(m.epoch as u64);
-        pb.set_message(format!(
-            "train acc {:.3}{} loss {:.4}",
-            m.train_acc,
-            test_acc_note(m),
-            m.train_loss
-        ));
+        pb.set_message(format!("{} loss {:.4}", accuracies(m), m.train_loss));
     });
     pb.finish_and_clear();
     let rec = rec?;
@@ -244,7 +241,7 @@ pub(crate) fn run_planned(
             Event::Epoch(m) => {
                 log.epoch(exp, m);
                 pb.set_position(m.epoch as u64);
-                pb.set_message(format!("train acc {:.3}{}", m.train_acc, test_acc_note(m)));
+                pb.set_message(accuracies(m));
             }
             Event::Done(s) => {
                 done = Some((s.status, s.epochs, s.final_train_acc, s.final_test_acc))
