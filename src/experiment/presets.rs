@@ -303,10 +303,7 @@ impl Preset {
         }
     }
 
-    /// The setups that have a preset: CPU scale is Fashion-MNIST with the MLP; full scale
-    /// is Fashion-MNIST or CIFAR-10; smoke scale is the nightly's Fashion-MNIST models
-    /// without augmentation; grid scale is the AlexNet/ResNet18 grid ([`grid_presets`]) with any of
-    /// Fig. 1a's randomizations.
+    /// Whether this setup has a preset: its scale's entry in [`SCALES`] admits it.
     fn check(&self) -> Result<()> {
         let ok = (self.scale.spec().admits)(self);
         if ok {

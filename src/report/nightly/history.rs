@@ -147,14 +147,20 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryLine>> {
 }
 
 /// Draws, for every claim in `history`, each asserted measure over the nights with its
-/// band, as `out/trend-CLAIM[-K].{svg,png}`; returns the SVG paths.
+/// band, as `out/trend-CLAIM[-K].{svg,png}`; returns the SVG paths. A claim judged on
+/// several seeds (the CPU nightly rotates over its registered seeds) gets one line per seed
+/// in the same figure, so a night is read against the other seeds' nights and the band.
 pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let lines = read_history(history)?;
     let mut nights: Vec<&str> = lines.iter().map(HistoryLine::night).collect();
     nights.sort();
     nights.dedup();
-    // claim id (and seed) → measure index → (what, band, points)
-    type Trend = (String, Option<(Option<f64>, Option<f64>)>, Vec<(f64, f64)>);
+    // claim id → measure index → (what, band, seed → points)
+    type Trend = (
+        String,
+        Option<(Option<f64>, Option<f64>)>,
+        BTreeMap<u64, Vec<(f64, f64)>>,
+    );
     let mut trends: BTreeMap<String, Vec<Trend>> = BTreeMap::new();
     for l in &lines {
         let HistoryLine::Claim {
@@ -168,19 +174,15 @@ pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
             continue;
         };
         let x = nights.iter().position(|n| n == night).unwrap_or(0) as f64 + 1.0;
-        let key = if *seed == 0 {
-            claim.clone()
-        } else {
-            format!("{claim}-seed{seed}")
-        };
-        let t = trends.entry(key).or_default();
+        let t = trends.entry(claim.clone()).or_default();
         for (k, m) in v.measures.iter().filter(|m| m.band.is_some()).enumerate() {
             let band = m.band.as_ref().map(|b| (b.min, b.max));
             if t.len() <= k {
-                t.push((m.what.clone(), band, Vec::new()));
+                t.push((m.what.clone(), band, BTreeMap::new()));
             }
+            let points = t[k].2.entry(*seed).or_default();
             if let Some(v) = m.value {
-                t[k].2.push((x, v));
+                points.push((x, v));
             }
             t[k].1 = band;
         }
@@ -189,7 +191,17 @@ pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (claim, measures) in &trends {
         for (k, (what, band, points)) in measures.iter().enumerate() {
-            let mut series = vec![figures::Series::line("measured", points.clone())];
+            let mut series: Vec<figures::Series> = points
+                .iter()
+                .map(|(seed, p)| {
+                    let label = if points.len() == 1 {
+                        "measured".to_string()
+                    } else {
+                        format!("seed {seed}")
+                    };
+                    figures::Series::line(label, p.clone())
+                })
+                .collect();
             let (first, last) = (1.0, nights.len().max(1) as f64);
             if let Some((min, max)) = band {
                 for (end, v) in [("band min", min), ("band max", max)] {

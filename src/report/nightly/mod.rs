@@ -707,6 +707,49 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_judged_on_several_seeds_is_one_trend_with_a_line_per_seed() {
+        let t = tempfile::tempdir().unwrap();
+        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
+        write_runs(&s1, SHARD1);
+        let history = t.path().join("history.jsonl");
+        merge(&out, &[s1], Some(&history)).unwrap();
+        // The night's lines as three nights of a rotation over seeds: 3, 9, then 3 again.
+        let night = std::fs::read_to_string(&history).unwrap();
+        let mut lines = Vec::new();
+        for (k, seed) in [3, 9, 3].into_iter().enumerate() {
+            for l in night.lines() {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["night"] = format!("2026-12-0{}T02:00:00Z", k + 1).into();
+                v["seed"] = seed.into();
+                lines.push(v.to_string());
+            }
+        }
+        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+        let figs = history_figures(&history, &t.path().join("trends")).unwrap();
+        let names: Vec<String> = figs
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains("seed")), "{names:?}");
+        let claim = "trend-smoke-fashion-alexnet-fits-random-labels";
+        let fig = figs
+            .iter()
+            .find(|f| f.file_name().unwrap().to_string_lossy().starts_with(claim))
+            .unwrap_or_else(|| panic!("no figure for {claim}: {names:?}"));
+        let svg = std::fs::read_to_string(fig).unwrap();
+        assert!(
+            svg.contains("seed 3") && svg.contains("seed 9") && !svg.contains("measured"),
+            "{}",
+            fig.display()
+        );
+        // One seed's history keeps the single line it always had.
+        std::fs::write(&history, night).unwrap();
+        let figs = history_figures(&history, &t.path().join("one")).unwrap();
+        let svg = std::fs::read_to_string(&figs[0]).unwrap();
+        assert!(svg.contains("measured") && !svg.contains("seed "));
+    }
+
+    #[test]
     fn history_figures_take_any_night_and_keep_every_claim_id_inside_out() {
         let t = tempfile::tempdir().unwrap();
         let (s1, out) = (t.path().join("s1"), t.path().join("m"));
