@@ -90,7 +90,9 @@ def main():
             # Strictly more than twice the spread: every calibration value lies inside cell 0,
             # none on its edge.
             width = 2 * (max(vals) - min(vals)) + floor
-            med = statistics.median(vals)
+            # The mean of the middle two with an even count: rounded like the width, so that
+            # golden/ holds 0.8399 rather than 0.8399000000000001.
+            med = round(statistics.median(vals), 6)
             cells[preset][k] = {
                 "median": med,
                 "width": round(width, 6),
