@@ -415,6 +415,16 @@ mod tests {
         assert!(e.contains("is a run directory"), "{e}");
     }
 
+    /// One night: `runs` written as shard `dir/s1`, merged into `dir/m` with the history
+    /// file `dir/history.jsonl`, whose path it returns.
+    fn one_night(dir: &Path, runs: &[(&str, usize, f64)]) -> PathBuf {
+        let (s1, out) = (dir.join("s1"), dir.join("m"));
+        write_runs(&s1, runs);
+        let history = dir.join("history.jsonl");
+        merge(&out, &[s1], Some(&history)).unwrap();
+        history
+    }
+
     #[test]
     fn merge_refuses_a_torn_history_and_a_run_directory_as_out_before_writing_anything() {
         let t = tempfile::tempdir().unwrap();
@@ -571,10 +581,7 @@ mod tests {
     #[test]
     fn figures_take_huge_values_and_replace_a_planted_link_without_writing_through_it() {
         let t = tempfile::tempdir().unwrap();
-        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
-        write_runs(&s1, &SHARD1[..1]);
-        let history = t.path().join("history.jsonl");
-        merge(&out, &[s1], Some(&history)).unwrap();
+        let history = one_night(t.path(), &SHARD1[..1]);
         // The largest finite values as measures and bands: the axis range would overflow.
         let text = std::fs::read_to_string(&history).unwrap();
         let mut claim = String::new();
@@ -709,10 +716,7 @@ mod tests {
     #[test]
     fn a_claim_judged_on_several_seeds_is_one_trend_with_a_line_per_seed() {
         let t = tempfile::tempdir().unwrap();
-        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
-        write_runs(&s1, SHARD1);
-        let history = t.path().join("history.jsonl");
-        merge(&out, &[s1], Some(&history)).unwrap();
+        let history = one_night(t.path(), SHARD1);
         // The night's lines as three nights of a rotation over seeds: 3, 9, then 3 again.
         let night = std::fs::read_to_string(&history).unwrap();
         let mut lines = Vec::new();
@@ -752,10 +756,7 @@ mod tests {
     #[test]
     fn history_figures_take_any_night_and_keep_every_claim_id_inside_out() {
         let t = tempfile::tempdir().unwrap();
-        let (s1, out) = (t.path().join("s1"), t.path().join("m"));
-        write_runs(&s1, SHARD1);
-        let history = t.path().join("history.jsonl");
-        merge(&out, &[s1], Some(&history)).unwrap();
+        let history = one_night(t.path(), SHARD1);
         // A night of multibyte characters, and a claim id that names a path outside.
         let text = std::fs::read_to_string(&history).unwrap();
         let lines: Vec<String> = text
