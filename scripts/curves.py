@@ -91,8 +91,9 @@ def main():
             # none on its edge.
             width = 2 * (max(vals) - min(vals)) + floor
             # The mean of the middle two with an even count: rounded like the width, so that
-            # golden/ holds 0.8399 rather than 0.8399000000000001.
-            med = round(statistics.median(vals), 6)
+            # golden/ holds 0.8399 rather than 0.8399000000000001. A float whatever the count
+            # (an odd count of epochs has an integer median), so that golden/ writes 2.0 either way.
+            med = round(float(statistics.median(vals)), 6)
             cells[preset][k] = {
                 "median": med,
                 "width": round(width, 6),
