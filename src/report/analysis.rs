@@ -731,6 +731,7 @@ mod tests {
             x_label: "x".into(),
             y_label: "y".into(),
             integer_x: true,
+            y_from_zero: true,
             series: f.series.clone(),
         };
         let (svg, _) = super::super::figures::write(tmp.path(), "bands", &chart).unwrap();

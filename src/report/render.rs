@@ -24,6 +24,7 @@ fn chart(title: String, x: &str, y: &str, integer_x: bool, series: &[Series]) ->
         x_label: x.into(),
         y_label: y.into(),
         integer_x,
+        y_from_zero: true,
         series: series.to_vec(),
     }
 }

@@ -229,6 +229,8 @@ pub fn history_figures(history: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                 ),
                 y_label: what.clone(),
                 integer_x: true,
+                // A trend is read against its band, not against 0.
+                y_from_zero: false,
                 series,
             };
             let (svg, _) = figures::write(out, &stem, &chart)?;
