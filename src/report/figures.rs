@@ -215,16 +215,17 @@ pub fn write(
     Ok((svg, png))
 }
 
+/// Every number an SVG figure labels an axis with.
+#[cfg(test)]
+pub(crate) fn axis_numbers(svg: &str) -> Vec<f64> {
+    svg.split("</text>")
+        .filter_map(|t| t.rsplit('>').next()?.trim().parse().ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every number the figure labels an axis with.
-    fn axis_numbers(svg: &str) -> Vec<f64> {
-        svg.split("</text>")
-            .filter_map(|t| t.rsplit('>').next()?.trim().parse().ok())
-            .collect()
-    }
 
     #[test]
     fn a_trend_axis_holds_its_values_and_a_learning_curve_axis_reaches_zero() {

@@ -754,6 +754,38 @@ mod tests {
     }
 
     #[test]
+    fn a_trend_is_drawn_against_its_band_not_against_zero() {
+        let t = tempfile::tempdir().unwrap();
+        let history = one_night(t.path(), SHARD1);
+        // Every banded measure of the night near 0.83, in a band of 0.8 to 0.9.
+        let text = std::fs::read_to_string(&history).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if let Some(ms) = v["verdict"]["measures"].as_array_mut() {
+                    for m in ms.iter_mut().filter(|m| !m["band"].is_null()) {
+                        m["value"] = 0.8354.into();
+                        m["band"]["min"] = 0.8.into();
+                        m["band"]["max"] = 0.9.into();
+                    }
+                }
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+        let figs = history_figures(&history, &t.path().join("trends")).unwrap();
+        assert!(!figs.is_empty());
+        for f in &figs {
+            let numbers = figures::axis_numbers(&std::fs::read_to_string(f).unwrap());
+            assert!(numbers.len() >= 3, "{}: {numbers:?}", f.display());
+            // Nights count from 1; an axis drawn from 0 would label values under 0.75.
+            let lowest = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+            assert!(lowest >= 0.75, "{}: {numbers:?}", f.display());
+        }
+    }
+
+    #[test]
     fn history_figures_take_any_night_and_keep_every_claim_id_inside_out() {
         let t = tempfile::tempdir().unwrap();
         let history = one_night(t.path(), SHARD1);
