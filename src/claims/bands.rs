@@ -25,7 +25,7 @@ const GRID_BANDS: &str = include_str!("../../golden/grid-bands.json");
 /// The mid-scale bands file (generalization on 1,000 Fashion-MNIST images, calibrated on
 /// CPU), compiled in.
 pub const MID_BANDS_FILE: &str = "golden/mid-bands.json";
-const MID_BANDS: &str = include_str!("../../golden/mid-bands.json");
+pub(crate) const MID_BANDS: &str = include_str!("../../golden/mid-bands.json");
 
 /// A closed range `[min, max]` (either end may be open) with its snapshot resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
