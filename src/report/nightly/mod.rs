@@ -425,6 +425,20 @@ mod tests {
         history
     }
 
+    /// Rewrites every line of the history file `history` with `edit`.
+    fn edit_history(history: &Path, edit: impl Fn(&mut serde_json::Value)) {
+        let text = std::fs::read_to_string(history).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                edit(&mut v);
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(history, lines.join("\n") + "\n").unwrap();
+    }
+
     #[test]
     fn merge_refuses_a_torn_history_and_a_run_directory_as_out_before_writing_anything() {
         let t = tempfile::tempdir().unwrap();
@@ -758,22 +772,15 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let history = one_night(t.path(), SHARD1);
         // Every banded measure of the night near 0.83, in a band of 0.8 to 0.9.
-        let text = std::fs::read_to_string(&history).unwrap();
-        let lines: Vec<String> = text
-            .lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                if let Some(ms) = v["verdict"]["measures"].as_array_mut() {
-                    for m in ms.iter_mut().filter(|m| !m["band"].is_null()) {
-                        m["value"] = 0.8354.into();
-                        m["band"]["min"] = 0.8.into();
-                        m["band"]["max"] = 0.9.into();
-                    }
+        edit_history(&history, |v| {
+            if let Some(ms) = v["verdict"]["measures"].as_array_mut() {
+                for m in ms.iter_mut().filter(|m| !m["band"].is_null()) {
+                    m["value"] = 0.8354.into();
+                    m["band"]["min"] = 0.8.into();
+                    m["band"]["max"] = 0.9.into();
                 }
-                v.to_string()
-            })
-            .collect();
-        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+            }
+        });
         let figs = history_figures(&history, &t.path().join("trends")).unwrap();
         assert!(!figs.is_empty());
         for f in &figs {
@@ -790,19 +797,12 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let history = one_night(t.path(), SHARD1);
         // A night of multibyte characters, and a claim id that names a path outside.
-        let text = std::fs::read_to_string(&history).unwrap();
-        let lines: Vec<String> = text
-            .lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v["night"] = "２０２６年１１月３０日の夜".into();
-                if v["kind"] == "claim" {
-                    v["claim"] = format!("../../escaped-{}", v["claim"].as_str().unwrap()).into();
-                }
-                v.to_string()
-            })
-            .collect();
-        std::fs::write(&history, lines.join("\n") + "\n").unwrap();
+        edit_history(&history, |v| {
+            v["night"] = "２０２６年１１月３０日の夜".into();
+            if v["kind"] == "claim" {
+                v["claim"] = format!("../../escaped-{}", v["claim"].as_str().unwrap()).into();
+            }
+        });
         let trends = t.path().join("deep/trends");
         let figs = history_figures(&history, &trends).unwrap();
         assert!(!figs.is_empty());
